@@ -1,0 +1,35 @@
+// Command netavark-plugin-gen generates network plugins for netavark and
+// podman, and exports the JSON Schemas of netavark's plugin protocol.
+//
+// Usage:
+//
+//	netavark-plugin-gen new NAME --module MODULE   generate a plugin project
+//	netavark-plugin-gen schema [--out DIR]          export the JSON Schemas
+//	netavark-plugin-gen version                     print version information
+//
+// Run "netavark-plugin-gen help COMMAND" for the flags of each command.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs the command line args and returns the process exit status. Errors
+// go to stderr, prefixed with the program name.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := NewCmdRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintf(stderr, "netavark-plugin-gen: %v\n", err)
+		return 1
+	}
+	return 0
+}

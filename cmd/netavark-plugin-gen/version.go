@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
+	"github.com/spf13/cobra"
+)
+
+// version and commit are set at link time by the Makefile
+// (-ldflags "-X main.version=... -X main.commit=..."); otherwise they come
+// from the module's build information.
+var (
+	version = ""
+	commit  = ""
+)
+
+// VersionOptions holds what the version command prints to.
+type VersionOptions struct {
+	Out io.Writer
+}
+
+// NewCmdVersion returns the version command. runF replaces the command's work
+// in tests; nil runs versionRun.
+func NewCmdVersion(runF func(*VersionOptions) error) *cobra.Command {
+	opts := &VersionOptions{}
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print the version, commit and netavark plugin API version",
+		Example: "  netavark-plugin-gen version",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Out = cmd.OutOrStdout()
+			if runF != nil {
+				return runF(opts)
+			}
+			return versionRun(opts)
+		},
+	}
+}
+
+func versionRun(opts *VersionOptions) error {
+	v, c := buildVersion()
+	_, err := fmt.Fprintf(opts.Out, "netavark-plugin-gen %s\ncommit: %s\nnetavark plugin API: %s\n", v, c, types.APIVersion)
+	return err
+}
+
+// buildVersion returns the version and commit of this binary: the link-time
+// values, else the module version and VCS revision recorded by go build.
+func buildVersion() (v, c string) {
+	v, c = version, commit
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "" && info.Main.Version != "" {
+			v = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && c == "" {
+				c = s.Value
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	if c == "" {
+		c = "unknown"
+	}
+	return v, c
+}
