@@ -109,7 +109,8 @@ func (n *Network) UnmarshalJSON(data []byte) error {
 // jsonKeys returns the JSON object keys of the fields of struct type t.
 func jsonKeys(t reflect.Type) map[string]struct{} {
 	keys := make(map[string]struct{}, t.NumField())
-	for f := range t.Fields() {
+	for i := range t.NumField() {
+		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name != "-" && f.IsExported() {
 			if name == "" {
