@@ -8,7 +8,12 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 30s
 
-.PHONY: all build test vet fuzz clean
+# The golden projects: generated, checked in, and built and tested by make test.
+GOLDEN_NAME   := demo
+GOLDEN_MODULE := example.com/demo
+GOLDEN_DIRS   := golden/bridge
+
+.PHONY: all build test vet fuzz clean golden golden-test template-deps
 
 all: build
 
@@ -19,8 +24,27 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^golden/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^golden/'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
-test: vet
+test: vet golden-test
 	$(GO) test ./...
+
+# golden regenerates every golden project from the templates.
+golden:
+	rm -rf golden/bridge
+	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --dir golden/bridge
+
+# golden-test runs each golden project's own test command; the freshness of
+# golden/ itself is checked by go test ./golden.
+golden-test:
+	@for d in $(GOLDEN_DIRS); do echo "== $$d"; $(MAKE) -C $$d test build || exit 1; done
+
+# template-deps refreshes the generated projects' pinned dependencies: it
+# tidies golden/bridge and copies its go.mod requirements and go.sum back
+# into the template.
+template-deps: golden
+	cd golden/bridge && $(GO) mod tidy
+	cp golden/bridge/go.sum templates/bridge/go.sum
+	sed -e 's|^module .*|module {{.Module}}|' -e 's|^go .*|go {{.GoVersion}}|' golden/bridge/go.mod > templates/bridge/go.mod.tmpl
+	$(MAKE) golden
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRoundTrip -fuzztime $(FUZZTIME) ./types

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/generator"
+)
+
+// NewOptions are the inputs of the new command.
+type NewOptions struct {
+	Out    io.Writer
+	Config generator.Config
+	// Dir is where the project goes; "" means ./NAME.
+	Dir    string
+	Force  bool
+	DryRun bool
+}
+
+// NewCmdNew returns the new command. runF replaces the command's work in
+// tests; nil runs newRun.
+func NewCmdNew(runF func(*NewOptions) error) *cobra.Command {
+	opts := &NewOptions{}
+	cmd := &cobra.Command{
+		Use:   "new NAME",
+		Short: "Generate a netavark plugin project",
+		Long: `Generate a complete netavark network plugin project named NAME in ./NAME
+(or --dir). NAME is the plugin's executable and driver name, as in
+"podman network create -d NAME". The target directory must not exist or be
+empty, unless --force is given; with --force, generated files replace their
+old copies and other files are kept.`,
+		Example: `  netavark-plugin-gen new myplugin --module example.com/myplugin
+  netavark-plugin-gen new myplugin --module github.com/me/myplugin --dir src/myplugin
+  netavark-plugin-gen new myplugin --dry-run`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Out = cmd.OutOrStdout()
+			opts.Config.Name = args[0]
+			if opts.Config.Module == "" {
+				opts.Config.Module = "example.com/" + args[0]
+			}
+			if opts.Dir == "" {
+				opts.Dir = args[0]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return newRun(opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Config.Module, "module", "", "Go module path of the project (default example.com/NAME)")
+	f.StringVar(&opts.Dir, "dir", "", "directory to write the project into (default ./NAME)")
+	f.StringVar(&opts.Config.Template, "template", generator.DefaultTemplate, "project template")
+	f.BoolVar(&opts.Force, "force", false, "write into a non-empty directory, replacing generated files")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "list the files that would be written, write nothing")
+	_ = cmd.RegisterFlagCompletionFunc("template", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return generator.Templates(), cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = cmd.MarkFlagDirname("dir")
+	return cmd
+}
+
+func newRun(opts *NewOptions) error {
+	files, err := generator.Render(opts.Config)
+	if err != nil {
+		return err
+	}
+	if opts.DryRun {
+		fmt.Fprintf(opts.Out, "would write %d files into %s:\n", len(files), opts.Dir)
+		for _, f := range files {
+			fmt.Fprintf(opts.Out, "  %s\n", f.Path)
+		}
+		return nil
+	}
+	if err := generator.Write(opts.Dir, files, opts.Force); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "created %s: netavark plugin %q, module %s, %d files\n\nnext:\n",
+		opts.Dir, opts.Config.Name, opts.Config.Module, len(files))
+	fmt.Fprintf(opts.Out, "  cd %s && make test\n", filepath.Clean(opts.Dir))
+	fmt.Fprintf(opts.Out, "  sudo make install\n")
+	fmt.Fprintf(opts.Out, "  podman network create -d %s --subnet 10.77.0.0/24 %snet\n", opts.Config.Name, opts.Config.Name)
+	return nil
+}

@@ -1,0 +1,79 @@
+package generator
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"golang.org/x/mod/module"
+)
+
+// DefaultTemplate is the template that new uses when none is named.
+const DefaultTemplate = "bridge"
+
+// Config is everything the generator needs to produce a plugin project. Build
+// it from user input and call Validate before Render.
+type Config struct {
+	// Name is the plugin's name: the name of its executable, which netavark
+	// uses as the network driver name (podman network create -d NAME).
+	Name string
+	// Module is the Go module path of the generated project.
+	Module string
+	// Template is the name of the project template, a directory of
+	// templates.FS.
+	Template string
+}
+
+// builtinDrivers are the drivers netavark implements itself; a plugin of the
+// same name would never be called.
+var builtinDrivers = []string{"bridge", "macvlan", "ipvlan"}
+
+// validName is what a driver name may look like: it becomes a file name, a
+// Go package path element and part of interface and lock file names.
+var validName = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+
+// maxNameLen keeps names short enough to derive interface names from.
+const maxNameLen = 32
+
+// Validate checks c and returns an error that explains the first problem
+// found, before anything is written.
+func (c Config) Validate() error {
+	if err := ValidateName(c.Name); err != nil {
+		return err
+	}
+	if c.Module == "" {
+		return errors.New("module path is empty: pass --module, for example --module example.com/" + c.Name)
+	}
+	if err := module.CheckPath(c.Module); err != nil {
+		return fmt.Errorf("invalid module path %q: %w", c.Module, err)
+	}
+	if _, err := templateNames(c.Template); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ValidateName checks that name can be a plugin name.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("plugin name is empty")
+	case strings.ContainsAny(name, `/\`):
+		return fmt.Errorf("plugin name %q contains a path separator: it becomes the plugin's file name", name)
+	case strings.Contains(name, ".."):
+		return fmt.Errorf("plugin name %q contains \"..\"", name)
+	case strings.IndexFunc(name, unicode.IsSpace) >= 0:
+		return fmt.Errorf("plugin name %q contains whitespace", name)
+	case slices.Contains(builtinDrivers, name):
+		return fmt.Errorf("plugin name %q is a driver built into netavark (%s): netavark would never call the plugin",
+			name, strings.Join(builtinDrivers, ", "))
+	case len(name) > maxNameLen:
+		return fmt.Errorf("plugin name %q is longer than %d characters", name, maxNameLen)
+	case !validName.MatchString(name):
+		return fmt.Errorf("plugin name %q must start with a lowercase letter and hold only lowercase letters, digits, '-' and '_'", name)
+	}
+	return nil
+}

@@ -1,0 +1,233 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/Masterminds/sprig/v3"
+	"golang.org/x/tools/imports"
+
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/templates"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
+)
+
+// GoVersion is the go directive of generated go.mod files: the oldest Go
+// release that builds the generated code (omitzero needs 1.24).
+const GoVersion = "1.24"
+
+// File is one file of a generated project.
+type File struct {
+	// Path is the file's slash-separated path in the project.
+	Path string
+	// Data is the file's content.
+	Data []byte
+	// Mode is the file's permission bits.
+	Mode fs.FileMode
+}
+
+// FileSet is a generated project: its files sorted by path.
+type FileSet []File
+
+// data is what every template sees.
+type data struct {
+	// Name is the plugin's name, its executable's and its driver's.
+	Name string
+	// Module is the Go module path of the generated project.
+	Module string
+	// GoVersion is the go directive of the generated go.mod.
+	GoVersion string
+	// APIVersion is the netavark plugin API version the plugin speaks.
+	APIVersion string
+}
+
+// Derived files: the generated project's copy of the protocol types and of
+// the fixtures, both taken from package types.
+const (
+	protocolDir = "internal/protocol"
+	fixturesDir = "internal/plugin/testdata"
+)
+
+// Templates returns the names of the available project templates.
+func Templates() []string {
+	entries, _ := fs.ReadDir(templates.FS, ".")
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+// templateNames returns the name of the template to use for name, which may
+// be empty for the default, or an error listing the known ones.
+func templateNames(name string) (string, error) {
+	if name == "" {
+		name = DefaultTemplate
+	}
+	if !slices.Contains(Templates(), name) {
+		return "", fmt.Errorf("unknown template %q (known: %s)", name, strings.Join(Templates(), ", "))
+	}
+	return name, nil
+}
+
+// Render renders the project that c describes into memory. It validates c
+// first; the result is the same bytes for the same Config.
+func Render(c Config) (FileSet, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	tmplName, _ := templateNames(c.Template)
+	d := data{Name: c.Name, Module: c.Module, GoVersion: GoVersion, APIVersion: types.APIVersion}
+
+	root, err := fs.Sub(templates.FS, tmplName)
+	if err != nil {
+		return nil, fmt.Errorf("open template %s: %w", tmplName, err)
+	}
+	var files FileSet
+	err = fs.WalkDir(root, ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		f, err := renderFile(root, p, d)
+		if err != nil {
+			return fmt.Errorf("render %s/%s: %w", tmplName, p, err)
+		}
+		files = append(files, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	derived, err := derivedFiles()
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, derived...)
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	for i := 1; i < len(files); i++ {
+		if files[i].Path == files[i-1].Path {
+			return nil, fmt.Errorf("render: two files for %s", files[i].Path)
+		}
+	}
+	return files, nil
+}
+
+// renderFile renders the template file at p of root, and its path.
+func renderFile(root fs.FS, p string, d data) (File, error) {
+	src, err := fs.ReadFile(root, p)
+	if err != nil {
+		return File{}, err
+	}
+	renderedPath, err := execute("path", p, d)
+	if err != nil {
+		return File{}, err
+	}
+	outPath := string(renderedPath)
+	out := src
+	if strings.HasSuffix(outPath, ".tmpl") {
+		outPath = strings.TrimSuffix(outPath, ".tmpl")
+		if out, err = execute(p, string(src), d); err != nil {
+			return File{}, err
+		}
+	}
+	if path.Ext(outPath) == ".go" {
+		if out, err = formatGo(outPath, out); err != nil {
+			return File{}, err
+		}
+	}
+	mode := fs.FileMode(0o644)
+	if path.Ext(outPath) == ".sh" {
+		mode = 0o755
+	}
+	return File{Path: outPath, Data: out, Mode: mode}, nil
+}
+
+// execute runs text as a template named name on d. Templates get sprig's
+// hermetic functions only (no clock, randomness or environment), so that
+// output depends on d alone, and a missing key is an error.
+func execute(name, text string, d data) ([]byte, error) {
+	t, err := template.New(name).Option("missingkey=error").Funcs(sprig.HermeticTxtFuncMap()).Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// formatGo formats generated Go source as goimports would: gofmt, imports
+// grouped and sorted, unused ones removed. Templates list every import they
+// need, so nothing is looked up in the environment.
+func formatGo(name string, src []byte) ([]byte, error) {
+	out, err := imports.Process(name, src, &imports.Options{Comments: true, TabIndent: true, TabWidth: 8})
+	if err != nil {
+		return nil, fmt.Errorf("format generated Go: %w", err)
+	}
+	return out, nil
+}
+
+// derivedFiles returns the files that come from package types rather than
+// from a template: the protocol package and the test fixtures.
+func derivedFiles() (FileSet, error) {
+	var files FileSet
+	entries, err := fs.ReadDir(types.Source, ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		src, err := fs.ReadFile(types.Source, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out, err := protocolFile(e.Name(), src)
+		if err != nil {
+			return nil, fmt.Errorf("derive %s/%s: %w", protocolDir, e.Name(), err)
+		}
+		files = append(files, File{Path: path.Join(protocolDir, e.Name()), Data: out, Mode: 0o644})
+	}
+	err = fs.WalkDir(types.Fixtures, "testdata/fixtures", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(types.Fixtures, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, File{Path: path.Join(fixturesDir, strings.TrimPrefix(p, "testdata/")), Data: b, Mode: 0o644})
+		return nil
+	})
+	return files, err
+}
+
+// protocolFile turns a source file of package types into the same file of
+// package protocol: the package clause is renamed (and the package doc with
+// it) and a header marks the file as generated.
+func protocolFile(name string, src []byte) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	f.Name.Name = "protocol"
+	if f.Doc != nil {
+		first := f.Doc.List[0]
+		first.Text = strings.Replace(first.Text, "Package types ", "Package protocol ", 1)
+	}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "// Code generated by netavark-plugin-gen from its types/%s. DO NOT EDIT.\n\n", name)
+	if err := format.Node(&buf, fset, f); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,116 @@
+// Package golden holds generated projects, checked in, and the tests that
+// keep them fresh: each project here must be byte for byte what the
+// generator produces today. Regenerate them with `make golden`.
+package golden
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/generator"
+)
+
+// projects maps each golden project directory to its template.
+var projects = map[string]string{
+	"bridge": "bridge",
+}
+
+// TestProjectsFresh regenerates each golden project from the name and module
+// it holds and compares the whole tree: missing, unexpected and different
+// files all fail.
+func TestProjectsFresh(t *testing.T) {
+	for dir, tmpl := range projects {
+		t.Run(dir, func(t *testing.T) {
+			cfg := configOf(t, dir)
+			cfg.Template = tmpl
+			files, err := generator.Render(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make(map[string]generator.File, len(files))
+			for _, f := range files {
+				want[f.Path] = f
+			}
+			got := readTree(t, dir)
+			for _, p := range sortedKeys(want) {
+				g, ok := got[p]
+				switch {
+				case !ok:
+					t.Errorf("golden/%s/%s is missing", dir, p)
+				case !bytes.Equal(g.Data, want[p].Data):
+					t.Errorf("golden/%s/%s differs from the generated file", dir, p)
+				case g.Mode != want[p].Mode:
+					t.Errorf("golden/%s/%s has mode %v, generated %v", dir, p, g.Mode, want[p].Mode)
+				}
+			}
+			for _, p := range sortedKeys(got) {
+				if _, ok := want[p]; !ok {
+					t.Errorf("golden/%s/%s is not generated any more", dir, p)
+				}
+			}
+			if t.Failed() {
+				t.Errorf("golden/%s is stale: run make golden", dir)
+			}
+		})
+	}
+}
+
+// configOf reads back the plugin name and module path of a golden project:
+// the module from go.mod, the name from its only command directory.
+func configOf(t *testing.T, dir string) generator.Config {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	module := modfile.ModulePath(data)
+	cmds, err := os.ReadDir(filepath.Join(dir, "cmd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if module == "" || len(cmds) != 1 {
+		t.Fatalf("golden/%s: want a module path and one directory under cmd/, found %q and %d", dir, module, len(cmds))
+	}
+	return generator.Config{Name: cmds[0].Name(), Module: module}
+}
+
+// readTree reads every file under dir, by slash-separated relative path.
+func readTree(t *testing.T, dir string) map[string]generator.File {
+	t.Helper()
+	files := make(map[string]generator.File)
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = generator.File{Path: rel, Data: data, Mode: info.Mode().Perm()}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
