@@ -153,7 +153,9 @@ func TestDecodeOptionalKeys(t *testing.T) {
 			func(n Network) bool { return n.Created != nil && n.Created.IsZero() }},
 		{"labels", `{"name":"n","id":"i","driver":"d","labels":{"a":"b"}}`, func(n Network) bool { return n.Labels["a"] == "b" }},
 		{"route without type or gateway", `{"name":"n","id":"i","driver":"d","routes":[{"destination":"10.0.0.0/8"}]}`,
-			func(n Network) bool { return n.Routes[0].RouteType == "" && !n.Routes[0].Gateway.IsValid() && n.Routes[0].Metric == nil }},
+			func(n Network) bool {
+				return n.Routes[0].RouteType == "" && !n.Routes[0].Gateway.IsValid() && n.Routes[0].Metric == nil
+			}},
 		{"route type", `{"name":"n","id":"i","driver":"d","routes":[{"destination":"10.0.0.0/8","route_type":"blackhole"}]}`,
 			func(n Network) bool { return n.Routes[0].RouteType == "blackhole" }},
 		{"metric zero", `{"name":"n","id":"i","driver":"d","routes":[{"destination":"10.0.0.0/8","gateway":"10.0.0.1","metric":0}]}`,
