@@ -17,6 +17,7 @@ JSON Schemas of the plugin protocol for plugins written in other languages.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(NewCmdNew(nil))
+	root.AddCommand(NewCmdSchema(nil))
 	root.AddCommand(NewCmdVersion(nil))
 	return root
 }
