@@ -32,6 +32,13 @@ golden:
 	rm -rf golden/bridge
 	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --dir golden/bridge
 
+# golden-schema regenerates golden/schema, the JSON Schemas exported from
+# package types; go test ./golden fails when it is stale.
+.PHONY: golden-schema
+golden-schema:
+	rm -rf golden/schema
+	$(GO) run ./cmd/netavark-plugin-gen schema --out golden/schema
+
 # golden-test runs each golden project's own test command; the freshness of
 # golden/ itself is checked by go test ./golden.
 golden-test:
