@@ -27,8 +27,8 @@ vet:
 test: vet golden-test
 	$(GO) test ./...
 
-# golden regenerates every golden project from the templates.
-golden:
+# golden regenerates every golden project from the templates, and the schemas.
+golden: golden-schema
 	rm -rf golden/bridge
 	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --dir golden/bridge
 
@@ -42,7 +42,7 @@ golden-schema:
 # golden-test runs each golden project's own test command; the freshness of
 # golden/ itself is checked by go test ./golden.
 golden-test:
-	@for d in $(GOLDEN_DIRS); do echo "== $$d"; $(MAKE) -C $$d test build || exit 1; done
+	@for d in $(GOLDEN_DIRS); do echo "== $$d"; $(MAKE) -C $$d test build clean || exit 1; done
 
 # template-deps refreshes the generated projects' pinned dependencies: it
 # tidies golden/bridge and copies its go.mod requirements and go.sum back

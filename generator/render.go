@@ -21,7 +21,7 @@ import (
 
 // GoVersion is the go directive of generated go.mod files: the oldest Go
 // release that builds the generated code (omitzero needs 1.24).
-const GoVersion = "1.24"
+const GoVersion = "1.24.0"
 
 // File is one file of a generated project.
 type File struct {

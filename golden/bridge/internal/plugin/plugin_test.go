@@ -162,7 +162,9 @@ func TestSetupAnswer(t *testing.T) {
 	}
 	mac, _ := protocol.ParseHardwareAddr("aa:bb:cc:dd:ee:01")
 	r := &recorder{status: protocol.StatusBlock{Interfaces: map[string]protocol.NetInterface{
-		"eth0": {MACAddress: mac, Subnets: []protocol.NetAddress{protocol.NetAddress{IPNet: ipnet}}},
+		"eth0": {MACAddress: mac, Subnets: []protocol.NetAddress{
+			{IPNet: ipnet},
+		}},
 	}}}
 	status, out := run(t, r, readFixture(t, "netavark-1.14/full/setup.json"), "setup", "/run/netns/x")
 	want := `{"interfaces":{"eth0":{"mac_address":"aa:bb:cc:dd:ee:01","subnets":[{"ipnet":"10.89.0.5/24"}]}}}`
