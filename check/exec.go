@@ -1,0 +1,208 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// Sent is what a case gave a program: its arguments, environment additions
+// and stdin.
+type Sent struct {
+	// Argv is the program's path and arguments.
+	Argv []string `json:"argv"`
+	// Env holds the variables set on top of the checker's own environment.
+	Env []string `json:"env,omitempty"`
+	// Stdin is what was written to the program's stdin.
+	Stdin string `json:"stdin"`
+}
+
+// Got is how a program answered.
+type Got struct {
+	// ExitStatus is the program's exit status, or -1 if it did not exit
+	// on its own.
+	ExitStatus int `json:"exit_status"`
+	// Signal names the signal that ended the program, if one did.
+	Signal string `json:"signal,omitempty"`
+	// TimedOut is true when the program ran past the timeout and was killed.
+	TimedOut bool `json:"timed_out,omitempty"`
+	// StdoutHeld is true when the program exited but its stdout stayed open
+	// past the timeout, held by a process it left behind.
+	StdoutHeld bool `json:"stdout_held_open,omitempty"`
+	// StartError is why the program could not be started.
+	StartError string `json:"start_error,omitempty"`
+	// Stdout and Stderr are what the program wrote, cut at reportLimit bytes.
+	Stdout string `json:"stdout"`
+	Stderr string `json:"stderr"`
+}
+
+// outcome says in a few words how the run ended.
+func (g *Got) outcome() string {
+	switch {
+	case g.StartError != "":
+		return "not started: " + g.StartError
+	case g.TimedOut:
+		return "killed after the timeout"
+	case g.Signal != "":
+		return "killed by signal " + g.Signal
+	case g.StdoutHeld:
+		return fmt.Sprintf("exit status %d, stdout held open", g.ExitStatus)
+	}
+	return fmt.Sprintf("exit status %d", g.ExitStatus)
+}
+
+// run is one execution of a program: what was sent, what came back, and
+// the whole stdout for the checks.
+type run struct {
+	sent   Sent
+	got    Got
+	stdout []byte
+	// timeout is the limit the run had, for messages.
+	timeout time.Duration
+}
+
+// Limits on what is kept of a program's output: stdout is parsed, so more of
+// it is kept; the report holds at most reportLimit bytes of each.
+const (
+	stdoutLimit = 4 << 20
+	stderrLimit = 256 << 10
+	reportLimit = 16 << 10
+)
+
+// stderrGrace is how long to wait for stderr to close after the program and
+// its stdout are done. netavark passes stderr through without waiting for
+// it, so a process that keeps it open is no fault.
+const stderrGrace = 200 * time.Millisecond
+
+// execute runs argv with stdin, adding env to the environment, and waits at
+// most timeout for it to exit and close its stdout. The program gets its own
+// process group, which is killed when the timeout runs out, so that nothing
+// it started outlives the run.
+func execute(ctx context.Context, timeout time.Duration, argv, env []string, stdin []byte) *run {
+	r := &run{sent: Sent{Argv: argv, Env: env, Stdin: string(stdin)}, timeout: timeout}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		r.got = Got{ExitStatus: -1, StartError: fmt.Sprintf("create stdout pipe: %v", err)}
+		return r
+	}
+	defer outR.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outW.Close()
+		r.got = Got{ExitStatus: -1, StartError: fmt.Sprintf("create stderr pipe: %v", err)}
+		return r
+	}
+	defer errR.Close()
+
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	// Pipes of our own, not buffers: Wait then returns when the program
+	// exits, and whether its stdout closes is ours to see.
+	cmd.Stdout, cmd.Stderr = outW, errW
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	// A program that exits without reading stdin must not hold up Wait.
+	cmd.WaitDelay = time.Second
+
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		r.got = Got{ExitStatus: -1, StartError: err.Error()}
+		return r
+	}
+	stdout := readAll(outR, stdoutLimit)
+	stderr := readAll(errR, stderrLimit)
+
+	waitErr := cmd.Wait()
+	if cmd.ProcessState == nil {
+		r.got = Got{ExitStatus: -1, StartError: fmt.Sprintf("wait: %v", waitErr)}
+		_ = killGroup(cmd.Process.Pid)
+		return r
+	}
+	r.got.ExitStatus = cmd.ProcessState.ExitCode()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		// A kill by our own Cancel is the timeout, not the program's doing.
+		if ctx.Err() != nil && ws.Signal() == syscall.SIGKILL {
+			r.got.TimedOut = true
+		} else {
+			r.got.Signal = ws.Signal().String()
+		}
+	}
+
+	var out []byte
+	select {
+	case out = <-stdout:
+	case <-ctx.Done():
+		// The program exited, but something it started still holds its
+		// stdout: netavark would wait forever.
+		r.got.StdoutHeld = true
+		_ = killGroup(cmd.Process.Pid)
+		outR.Close()
+		out = <-stdout
+	}
+	var errOut []byte
+	select {
+	case errOut = <-stderr:
+	case <-time.After(stderrGrace):
+		errR.Close()
+		errOut = <-stderr
+	}
+	r.stdout = out
+	r.got.Stdout = truncate(string(out), reportLimit)
+	r.got.Stderr = truncate(string(errOut), reportLimit)
+	return r
+}
+
+// readAll reads f to its end in the background, keeping at most limit bytes,
+// and sends what it read when f reaches its end or is closed.
+func readAll(f *os.File, limit int64) <-chan []byte {
+	c := make(chan []byte, 1)
+	go func() {
+		var buf bytes.Buffer
+		_, _ = io.Copy(&buf, io.LimitReader(f, limit))
+		// Drain the rest, so that the writer never blocks on a full pipe.
+		_, _ = io.Copy(io.Discard, f)
+		c <- buf.Bytes()
+	}()
+	return c
+}
+
+// killGroup kills the process group pgid.
+func killGroup(pgid int) error {
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill process group %d: %w", pgid, err)
+	}
+	return nil
+}
+
+// problem returns why the run cannot be judged on its answer: the program did
+// not start, ran past the timeout, was killed by a signal or left its stdout
+// open. It returns "" for a run that ended normally.
+func (r *run) problem() string {
+	g := &r.got
+	switch {
+	case g.StartError != "":
+		return "could not run: " + g.StartError
+	case g.TimedOut:
+		return fmt.Sprintf("no answer within %s: killed (netavark has no timeout and would wait forever)", r.timeout)
+	case g.Signal != "":
+		return "killed by signal " + g.Signal
+	case g.StdoutHeld:
+		return fmt.Sprintf("exited with status %d but its stdout was still open when the timeout (%s) ran out: "+
+			"a process it left behind holds it, and netavark reads stdout to its end, so it would wait forever", g.ExitStatus, r.timeout)
+	}
+	return ""
+}
