@@ -25,6 +25,32 @@ type Config struct {
 	// Template is the name of the project template, a directory of
 	// templates.FS.
 	Template string
+	// Runtimes are the front ends to generate over the driver core: "netavark"
+	// (always), "docker" (a Docker remote network driver daemon) and "cni"
+	// (a CNI plugin). Empty means netavark only.
+	Runtimes []string
+}
+
+// Runtime front ends a project can have. netavark is the base: every
+// project has it; the others add files from the template's +NAME overlay.
+const (
+	RuntimeNetavark = "netavark"
+	RuntimeDocker   = "docker"
+	RuntimeCNI      = "cni"
+)
+
+// knownRuntimes lists the runtimes in the order they are reported.
+var knownRuntimes = []string{RuntimeNetavark, RuntimeDocker, RuntimeCNI}
+
+// runtimes returns c's runtimes in canonical order, netavark included.
+func (c Config) runtimes() []string {
+	var out []string
+	for _, r := range knownRuntimes {
+		if r == RuntimeNetavark || slices.Contains(c.Runtimes, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // builtinDrivers are the drivers netavark implements itself; a plugin of the
@@ -52,6 +78,17 @@ func (c Config) Validate() error {
 	}
 	if _, err := templateNames(c.Template); err != nil {
 		return err
+	}
+	for i, r := range c.Runtimes {
+		switch {
+		case !slices.Contains(knownRuntimes, r):
+			return fmt.Errorf("unknown runtime %q (known: %s)", r, strings.Join(knownRuntimes, ", "))
+		case slices.Contains(c.Runtimes[:i], r):
+			return fmt.Errorf("runtime %q given twice", r)
+		}
+	}
+	if len(c.Runtimes) > 0 && !slices.Contains(c.Runtimes, RuntimeNetavark) {
+		return fmt.Errorf("runtimes %s: netavark is the base front end of every project; include it", strings.Join(c.Runtimes, ","))
 	}
 	return nil
 }

@@ -40,6 +40,10 @@ func TestValidate(t *testing.T) {
 		{Config{Name: "demo", Module: "bad path"}, "invalid module path"},
 		{Config{Name: "demo", Module: "example.com/x/../y"}, "invalid module path"},
 		{Config{Name: "demo", Module: "example.com/x", Template: "nope"}, `unknown template "nope"`},
+		{Config{Name: "demo", Module: "example.com/x", Runtimes: []string{"netavark", "docker", "cni"}}, ""},
+		{Config{Name: "demo", Module: "example.com/x", Runtimes: []string{"netavark", "rkt"}}, `unknown runtime "rkt"`},
+		{Config{Name: "demo", Module: "example.com/x", Runtimes: []string{"netavark", "docker", "docker"}}, `runtime "docker" given twice`},
+		{Config{Name: "demo", Module: "example.com/x", Runtimes: []string{"docker"}}, "include it"},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()

@@ -46,7 +46,16 @@ type data struct {
 	GoVersion string
 	// APIVersion is the netavark plugin API version the plugin speaks.
 	APIVersion string
+	// Runtimes are the project's front ends, netavark first.
+	Runtimes []string
+	// Docker and CNI tell whether the project has those front ends.
+	Docker, CNI bool
 }
+
+// overlayPrefix starts the name of a template directory whose files belong
+// to one runtime front end: +docker/cmd/... becomes cmd/... when the project
+// has the docker front end, and is left out otherwise.
+const overlayPrefix = "+"
 
 // Derived files: the generated project's copy of the protocol types and of
 // the fixtures, both taken from package types.
@@ -86,7 +95,16 @@ func Render(c Config) (FileSet, error) {
 		return nil, err
 	}
 	tmplName, _ := templateNames(c.Template)
-	d := data{Name: c.Name, Module: c.Module, GoVersion: GoVersion, APIVersion: types.APIVersion}
+	runtimes := c.runtimes()
+	d := data{
+		Name:       c.Name,
+		Module:     c.Module,
+		GoVersion:  GoVersion,
+		APIVersion: types.APIVersion,
+		Runtimes:   runtimes,
+		Docker:     slices.Contains(runtimes, RuntimeDocker),
+		CNI:        slices.Contains(runtimes, RuntimeCNI),
+	}
 
 	root, err := fs.Sub(templates.FS, tmplName)
 	if err != nil {
@@ -94,8 +112,19 @@ func Render(c Config) (FileSet, error) {
 	}
 	var files FileSet
 	err = fs.WalkDir(root, ".", func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
+		if err != nil {
 			return err
+		}
+		if overlay, ok := strings.CutPrefix(path.Base(p), overlayPrefix); ok && e.IsDir() {
+			if !slices.Contains(knownRuntimes, overlay) {
+				return fmt.Errorf("template %s: overlay %s names no runtime", tmplName, p)
+			}
+			if !slices.Contains(runtimes, overlay) {
+				return fs.SkipDir
+			}
+		}
+		if e.IsDir() {
+			return nil
 		}
 		f, err := renderFile(root, p, d)
 		if err != nil {
@@ -127,7 +156,7 @@ func renderFile(root fs.FS, p string, d data) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
-	renderedPath, err := execute("path", p, d)
+	renderedPath, err := execute("path", stripOverlays(p), d)
 	if err != nil {
 		return File{}, err
 	}
@@ -149,6 +178,13 @@ func renderFile(root fs.FS, p string, d data) (File, error) {
 		mode = 0o755
 	}
 	return File{Path: outPath, Data: out, Mode: mode}, nil
+}
+
+// stripOverlays removes the overlay directories from a template path.
+func stripOverlays(p string) string {
+	parts := strings.Split(p, "/")
+	parts = slices.DeleteFunc(parts, func(e string) bool { return strings.HasPrefix(e, overlayPrefix) })
+	return path.Join(parts...)
 }
 
 // execute runs text as a template named name on d. Templates get sprig's

@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/mod/modfile"
@@ -61,32 +63,59 @@ func TestProjectsFresh(t *testing.T) {
 	}
 }
 
-// configOf reads back the plugin name and module path of a golden project:
-// the module from go.mod, the name from its only command directory.
+// configOf reads back the plugin name, module path and runtimes of a golden
+// project: the module from go.mod, the name from its netavark command
+// directory cmd/NAME, and a runtime from each cmd/NAME-RUNTIME beside it.
 func configOf(t *testing.T, dir string) generator.Config {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	module := modfile.ModulePath(data)
+	cfg := generator.Config{Module: modfile.ModulePath(data)}
 	cmds, err := os.ReadDir(filepath.Join(dir, "cmd"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if module == "" || len(cmds) != 1 {
-		t.Fatalf("golden/%s: want a module path and one directory under cmd/, found %q and %d", dir, module, len(cmds))
+	for _, c := range cmds {
+		if cfg.Name == "" || len(c.Name()) < len(cfg.Name) {
+			cfg.Name = c.Name()
+		}
 	}
-	return generator.Config{Name: cmds[0].Name(), Module: module}
+	for _, c := range cmds {
+		if runtime, ok := strings.CutPrefix(c.Name(), cfg.Name+"-"); ok {
+			cfg.Runtimes = append(cfg.Runtimes, runtime)
+		}
+	}
+	if cfg.Module == "" || cfg.Name == "" {
+		t.Fatalf("golden/%s: want a module path and a directory under cmd/, found %q and %d", dir, cfg.Module, len(cmds))
+	}
+	if len(cfg.Runtimes) > 0 {
+		cfg.Runtimes = append([]string{generator.RuntimeNetavark}, cfg.Runtimes...)
+	}
+	return cfg
 }
 
-// readTree reads every file under dir, by slash-separated relative path.
+// readTree reads every file under dir, by slash-separated relative path,
+// except what the project's .gitignore ignores: build outputs such as bin/
+// are not part of the generated tree.
 func readTree(t *testing.T, dir string) map[string]generator.File {
 	t.Helper()
+	ignored := ignorePatterns(t, dir)
 	files := make(map[string]generator.File)
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
+		if err != nil {
 			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if slices.ContainsFunc(ignored, func(pattern string) bool { return ignores(pattern, filepath.ToSlash(rel), e.IsDir()) }) {
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if e.IsDir() {
+			return nil
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -96,7 +125,6 @@ func readTree(t *testing.T, dir string) map[string]generator.File {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
 		files[filepath.ToSlash(rel)] = generator.File{Path: rel, Data: data, Mode: info.Mode().Perm()}
 		return nil
 	})
@@ -104,6 +132,32 @@ func readTree(t *testing.T, dir string) map[string]generator.File {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// ignorePatterns returns the patterns of dir/.gitignore.
+func ignorePatterns(t *testing.T, dir string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, ".gitignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			patterns = append(patterns, line)
+		}
+	}
+	return patterns
+}
+
+// ignores reports whether a .gitignore pattern of the simple forms the
+// templates use ("/dir/" anchored at the root, "*.ext" anywhere) matches rel.
+func ignores(pattern, rel string, isDir bool) bool {
+	if dirName, ok := strings.CutSuffix(strings.TrimPrefix(pattern, "/"), "/"); ok {
+		return isDir && rel == dirName
+	}
+	ok, _ := path.Match(pattern, path.Base(rel))
+	return ok && !isDir
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -34,6 +34,7 @@ empty, unless --force is given; with --force, generated files replace their
 old copies and other files are kept.`,
 		Example: `  netavark-plugin-gen new myplugin --module example.com/myplugin
   netavark-plugin-gen new myplugin --module github.com/me/myplugin --dir src/myplugin
+  netavark-plugin-gen new myplugin --runtimes netavark,docker
   netavark-plugin-gen new myplugin --dry-run`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,12 +56,17 @@ old copies and other files are kept.`,
 	f.StringVar(&opts.Config.Module, "module", "", "Go module path of the project (default example.com/NAME)")
 	f.StringVar(&opts.Dir, "dir", "", "directory to write the project into (default ./NAME)")
 	f.StringVar(&opts.Config.Template, "template", generator.DefaultTemplate, "project template")
+	f.StringSliceVar(&opts.Config.Runtimes, "runtimes", nil,
+		"front ends over the driver core, comma-separated: netavark (always), docker, cni (default netavark)")
 	f.BoolVar(&opts.Force, "force", false, "write into a non-empty directory, replacing generated files")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "list the files that would be written, write nothing")
 	_ = cmd.RegisterFlagCompletionFunc("template", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return generator.Templates(), cobra.ShellCompDirectiveNoFileComp
 	})
 	_ = cmd.MarkFlagDirname("dir")
+	_ = cmd.RegisterFlagCompletionFunc("runtimes", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{generator.RuntimeNetavark, generator.RuntimeDocker, generator.RuntimeCNI}, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
