@@ -1,10 +1,12 @@
 // Command netavark-plugin-gen generates network plugins for netavark and
-// podman, and exports the JSON Schemas of netavark's plugin protocol.
+// podman, exports the JSON Schemas of netavark's plugin protocol, and checks
+// that a plugin executable speaks it.
 //
 // Usage:
 //
 //	netavark-plugin-gen new NAME --module MODULE   generate a plugin project
 //	netavark-plugin-gen schema [--out DIR]          export the JSON Schemas
+//	netavark-plugin-gen check [flags] PLUGIN        check a plugin against the protocol
 //	netavark-plugin-gen version                     print version information
 //
 // Run "netavark-plugin-gen help COMMAND" for the flags of each command.

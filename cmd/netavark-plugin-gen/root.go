@@ -16,6 +16,7 @@ JSON Schemas of the plugin protocol for plugins written in other languages.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.AddCommand(NewCmdCheck(nil))
 	root.AddCommand(NewCmdNew(nil))
 	root.AddCommand(NewCmdSchema(nil))
 	root.AddCommand(NewCmdVersion(nil))
