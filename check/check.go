@@ -41,8 +41,9 @@ type suite struct {
 
 // Run checks the plugin of cfg and returns the report. It returns an error
 // only when the suite cannot run at all: the plugin is not an executable
-// file or cfg.Network is not a JSON object. A context that ends stops the
-// runs of the plugin in progress; the cases left fail.
+// file or cfg.Network is not a JSON object. A context that ends kills the
+// run of the plugin in progress and fails the cases left: the current group
+// of cases ends, with its cleanup, and the next groups do not run.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -62,14 +63,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		driver: filepath.Base(plugin),
 		report: &Report{Plugin: cfg.Plugin, Driver: filepath.Base(plugin)},
 	}
-	s.infoCases(ctx)
-	s.createCases(ctx)
-	s.errorCases(ctx)
+	groups := []func(context.Context){s.infoCases, s.createCases, s.errorCases}
 	if cfg.Netns {
-		s.netnsCases(ctx)
+		groups = append(groups, s.netnsCases)
 	}
 	if cfg.Netavark != "" {
-		s.netavarkCases(ctx)
+		groups = append(groups, s.netavarkCases)
+	}
+	for _, group := range groups {
+		if err := ctx.Err(); err != nil {
+			s.fail("interrupted", nil, "the cases left did not run: %v", err)
+			break
+		}
+		group(ctx)
 	}
 	return s.report, nil
 }

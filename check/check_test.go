@@ -1,6 +1,7 @@
 package check
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,5 +95,19 @@ func TestRunErrors(t *testing.T) {
 			_, err := Run(t.Context(), tt.cfg)
 			checkErr(t, err, tt.wantErr)
 		})
+	}
+}
+
+// TestRunInterrupted checks that an ended context stops the suite with a
+// failure.
+func TestRunInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	r, err := Run(ctx, Config{Plugin: writeScript(t, "p", refuser)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Cases) != 1 || r.Cases[0].Name != "interrupted" || r.OK() {
+		t.Errorf("cases %+v", r.Cases)
 	}
 }

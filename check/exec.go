@@ -65,6 +65,9 @@ type run struct {
 	stdout []byte
 	// timeout is the limit the run had, for messages.
 	timeout time.Duration
+	// interrupted is true when the caller's context ended the run, rather
+	// than the program or the timeout.
+	interrupted bool
 }
 
 // Limits on what is kept of a program's output: stdout is parsed, so more of
@@ -121,6 +124,7 @@ func execute(ctx context.Context, timeout time.Duration, argv, env []string, std
 	errW.Close()
 	if err != nil {
 		r.got = Got{ExitStatus: -1, StartError: err.Error()}
+		r.interrupted = errors.Is(ctx.Err(), context.Canceled)
 		return r
 	}
 	stdout := readAll(outR, stdoutLimit)
@@ -160,6 +164,7 @@ func execute(ctx context.Context, timeout time.Duration, argv, env []string, std
 		errR.Close()
 		errOut = <-stderr
 	}
+	r.interrupted = errors.Is(ctx.Err(), context.Canceled)
 	r.stdout = out
 	r.got.Stdout = truncate(string(out), reportLimit)
 	r.got.Stderr = truncate(string(errOut), reportLimit)
@@ -194,6 +199,8 @@ func killGroup(pgid int) error {
 func (r *run) problem() string {
 	g := &r.got
 	switch {
+	case r.interrupted:
+		return "interrupted"
 	case g.StartError != "":
 		return "could not run: " + g.StartError
 	case g.TimedOut:

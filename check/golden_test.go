@@ -23,11 +23,11 @@ func buildGolden(t *testing.T) string {
 	return filepath.Join(goldenDir, "bin", "demo")
 }
 
-// TestGolden runs the suite on the golden plugin. Without a netns, all
-// cases pass, except the fixture networks that use options or route types
-// the bridge driver refuses. The netns and netavark cycles need its real
-// netlink dataplane (golden/bridge/internal/dataplane), which answered
-// "todo" while it was a stub.
+// TestGolden runs the suite on the golden plugin. All cases pass, except
+// the fixture networks with an option or a route type that the bridge
+// driver refuses. The netns and netavark cycles run its netlink dataplane
+// (golden/bridge/internal/dataplane): they failed at netns/setup while that
+// was a stub whose Attach answered "todo".
 func TestGolden(t *testing.T) {
 	plugin := buildGolden(t)
 	refused := map[string]bool{

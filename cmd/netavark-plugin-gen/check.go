@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -75,6 +77,10 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// An interrupt stops the plugin's runs, so that the scratch netns and
+	// temporary files are still removed on the way out.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if opts.NetworkFile != "" {
 		b, err := os.ReadFile(opts.NetworkFile)
 		if err != nil {
