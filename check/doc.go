@@ -2,31 +2,41 @@
 // a plugin executable, written in any language, the way netavark and podman
 // do, and checks every answer against the protocol.
 //
-// [Run] executes the cases and returns a [Report] with one [Case] each:
+// [Run] executes the cases and returns a [Report] with one [Case] each.
+// The plugin's file name is its driver name, as in a netavark plugin
+// directory, and is the driver of every network the suite sends.
 //
-//   - info, info/no-argument: one JSON object with string keys version and
-//     api_version (and, if any, other string keys), valid against the
-//     info schema.
+//   - info, info/no-argument: one JSON object of strings with version and
+//     api_version, valid against the info schema of package schema.
 //   - create/<fixture>: create with each network of the embedded fixtures
-//     (or the one given in [Config.Network]) plus an unknown key. The answer
-//     is a network with name, id and driver unchanged, the keys netavark 2.x
-//     requires, and every key the plugin does not model handed back as it
-//     came. A plugin may refuse a network with a correct error answer: the
-//     case is skipped with its message; refusing every network fails the
-//     case "create".
-//   - error/...: bad JSON, empty stdin, an unknown subcommand, setup and
-//     teardown without a netns path: each must exit 1 with exactly
-//     {"error":"message"} on stdout.
-//   - netns/... (with [Config.Netns], as root): create, then setup and
-//     teardown in a scratch network namespace; the interfaces the status
-//     block names exist in the namespace after setup and are gone after
-//     teardown; teardown succeeds again, and with a netns path that does not
-//     exist; the host's links are the same before and after.
-//   - netavark/... (with [Config.Netavark], as root): setup and teardown of
-//     the same kind through a real netavark binary.
+//     (or create/network with [Config.Network]) plus the unknown key
+//     x_check_unknown. The answer is a network with name, id and driver
+//     unchanged, the keys netavark 2.x requires, and every key the plugin
+//     does not model handed back as it came. A plugin may refuse a network
+//     with a correct error answer: the case is skipped with its message.
+//     The case "create" fails if it refused every network.
+//   - error/bad-json, error/empty-stdin, error/unknown-subcommand,
+//     error/setup-without-netns, error/teardown-without-netns: each must exit
+//     exactly 1 with exactly {"error":"message"} on stdout.
+//   - netns/... (with [Config.Netns], as root): create a network on
+//     10.213.0.0/24, then setup in a scratch network namespace; the
+//     interfaces the status block names exist there (interfaces-present);
+//     teardown removes them (interfaces-removed); teardown succeeds again
+//     (teardown-again) and with a netns path that does not exist
+//     (teardown-missing-netns); the host has the same links before and after
+//     (no-leaked-links).
+//   - netavark/... (with [Config.Netavark], as root): the same setup and
+//     teardown through a real netavark binary, which finds the plugin in a
+//     temporary plugin directory.
 //
 // Every answer is also checked for what netavark needs of any plugin: stdout
 // holds exactly one JSON value, and it is closed when the plugin exits (a
 // background child that keeps it open makes netavark wait forever). Each run
-// of a plugin is bounded by [Config.Timeout].
+// of a plugin is bounded by [Config.Timeout] and gets its own process
+// group, killed when the time is up.
+//
+// Checks running at once on one host take turns for their netns and
+// netavark cases, under a lock in /run: each compares the host's links
+// before and after, and would count the other's as leaks. Links that other
+// programs change meanwhile can still show as a leak.
 package check

@@ -151,8 +151,9 @@ func execute(ctx context.Context, timeout time.Duration, argv, env []string, std
 	case out = <-stdout:
 	case <-ctx.Done():
 		// The program exited, but something it started still holds its
-		// stdout: netavark would wait forever.
-		r.got.StdoutHeld = true
+		// stdout: netavark would wait forever. (After a timeout, the
+		// program itself was the problem.)
+		r.got.StdoutHeld = !r.got.TimedOut
 		_ = killGroup(cmd.Process.Pid)
 		outR.Close()
 		out = <-stdout
