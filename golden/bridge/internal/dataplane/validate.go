@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"unicode"
+
+	"golang.org/x/sys/unix"
 )
 
 // Validation stops at what netlink itself would reject or misread, so that a
@@ -53,6 +55,22 @@ func (a Attachment) validate() error {
 		if err := validateRoute(r); err != nil {
 			return fmt.Errorf("%s: route: %w", a.IfName, err)
 		}
+	}
+	if a.NetnsPath != "" {
+		return validateNetns(a.NetnsPath)
+	}
+	return nil
+}
+
+// validateNetns checks that path is a network namespace: a file of the nsfs
+// file system, as /run/netns/NAME and /proc/PID/ns/net are.
+func validateNetns(path string) error {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(path, &fs); err != nil {
+		return fmt.Errorf("netns %s: %w", path, err)
+	}
+	if fs.Type != unix.NSFS_MAGIC {
+		return fmt.Errorf("netns %s is not a network namespace", path)
 	}
 	return nil
 }

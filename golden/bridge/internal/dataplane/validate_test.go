@@ -3,6 +3,8 @@ package dataplane
 import (
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,6 +13,10 @@ import (
 // valid base points at a netns path that does not exist: should validation
 // let a bad input through, Attach still fails before touching the host.
 func TestAttachRejectsInvalidInput(t *testing.T) {
+	notNetns := filepath.Join(t.TempDir(), "netns")
+	if err := os.WriteFile(notNetns, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	valid := func() (Bridge, Attachment) {
 		return Bridge{Name: "dptvalid", Gateways: []netip.Prefix{netip.MustParsePrefix("198.18.0.1/24")}},
 			Attachment{
@@ -27,6 +33,8 @@ func TestAttachRejectsInvalidInput(t *testing.T) {
 		wantErr string
 	}{
 		{"empty interface name", func(_ *Bridge, a *Attachment) { a.IfName = "" }, "empty interface name"},
+		{"missing netns", func(*Bridge, *Attachment) {}, "netns /nonexistent/netns: no such file"},
+		{"netns that is not a netns", func(_ *Bridge, a *Attachment) { a.NetnsPath = notNetns }, "is not a network namespace"},
 		{"long interface name", func(_ *Bridge, a *Attachment) { a.IfName = "eth0123456789abc" }, "longer than 15 bytes"},
 		{"slash", func(_ *Bridge, a *Attachment) { a.IfName = "eth/0" }, "contains '/'"},
 		{"white space", func(_ *Bridge, a *Attachment) { a.HostIfName = "veth 0" }, "host interface name"},
