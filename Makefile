@@ -4,7 +4,7 @@
 GO      ?= go
 BIN     := bin/netavark-plugin-gen
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+COMMIT  ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 30s
 
@@ -13,7 +13,7 @@ GOLDEN_NAME   := demo
 GOLDEN_MODULE := example.com/demo
 GOLDEN_DIRS   := golden/bridge
 
-.PHONY: all build test vet fuzz clean golden golden-test template-deps
+.PHONY: all build test vet fuzz clean golden golden-test golden-fuzz template-deps
 
 all: build
 
@@ -39,10 +39,19 @@ golden-schema:
 	rm -rf golden/schema
 	$(GO) run ./cmd/netavark-plugin-gen schema --out golden/schema
 
-# golden-test runs each golden project's own test command; the freshness of
+# golden-test runs each golden project's own tests, and this repository's
+# conformance checker on its plugin: with real setup and teardown in a netns
+# as root, and through netavark when NETAVARK names one. The freshness of
 # golden/ itself is checked by go test ./golden.
-golden-test:
-	@for d in $(GOLDEN_DIRS); do echo "== $$d"; $(MAKE) -C $$d test build clean || exit 1; done
+CHECKFLAGS := $(if $(filter 0,$(shell id -u)),--netns) $(if $(NETAVARK),--netavark $(NETAVARK))
+golden-test: build
+	@for d in $(GOLDEN_DIRS); do echo "== $$d"; \
+		$(MAKE) -C $$d test build conformance clean CHECK="$(CURDIR)/$(BIN) check" CHECKFLAGS="$(CHECKFLAGS)" || exit 1; \
+	done
+
+# golden-fuzz fuzzes each golden project for FUZZTIME per target.
+golden-fuzz:
+	@for d in $(GOLDEN_DIRS); do $(MAKE) -C $$d fuzz FUZZTIME=$(FUZZTIME) || exit 1; done
 
 # template-deps refreshes the generated projects' pinned dependencies: it
 # tidies golden/bridge and copies its go.mod requirements and go.sum back

@@ -208,3 +208,33 @@ func TestSetupRefuses(t *testing.T) {
 		})
 	}
 }
+
+// FuzzValidate runs the driver's validation, which runs before any system
+// call, on arbitrary requests: it must never panic, and a network that create
+// accepts must come back with its name, id and driver, and encode.
+func FuzzValidate(f *testing.F) {
+	f.Add([]byte(basic), []byte(`{"interface_name":"eth0","static_ips":["10.91.0.5"],"static_mac":"aa:bb:cc:dd:ee:01"}`))
+	f.Add([]byte(`{"name":"n","id":"i","driver":"d","subnets":[{"subnet":"fd00::/64","gateway":"fd00::1"}],
+		"routes":[{"destination":"fd01::/64","gateway":"fd00::fe","metric":5}]}`), []byte(`{"interface_name":"eth1","static_ips":["fd00::5"]}`))
+	f.Fuzz(func(t *testing.T, networkDoc, optionsDoc []byte) {
+		var req protocol.NetworkPluginExec
+		if json.Unmarshal(networkDoc, &req.Network) != nil || json.Unmarshal(optionsDoc, &req.NetworkOptions) != nil {
+			return
+		}
+		out, err := New("fuzz").Create(context.Background(), req.Network)
+		if err != nil {
+			return
+		}
+		if out.Name != req.Network.Name || out.ID != req.Network.ID || out.Driver != req.Network.Driver {
+			t.Fatalf("create changed the network's identity: %+v", out)
+		}
+		if _, err := json.Marshal(out); err != nil {
+			t.Fatalf("create's answer does not encode: %v", err)
+		}
+		cfg, err := parseNetwork(req.Network)
+		if err != nil {
+			t.Fatalf("create accepted a network that setup refuses: %v", err)
+		}
+		_, _ = cfg.attachment("/run/netns/fuzz", req)
+	})
+}

@@ -235,3 +235,31 @@ func TestTeardownAnswersEmptyObject(t *testing.T) {
 		t.Errorf("status %d, answer %s", status, out)
 	}
 }
+
+// FuzzRun feeds arbitrary arguments and stdin to the dispatcher, seeded with
+// the fixtures: it must never panic, print exactly one JSON value on stdout,
+// and exit 0 or 1 (run checks these), and an error answer must be exactly
+// {"error": message}.
+func FuzzRun(f *testing.F) {
+	err := filepath.WalkDir("testdata/fixtures", func(path string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		doc, err := os.ReadFile(path)
+		for _, cmd := range []string{"create", "setup", "teardown"} {
+			f.Add(cmd, "/run/netns/x", doc)
+		}
+		return err
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("info", "", []byte(nil))
+	f.Add("setup", "", []byte("{"))
+	f.Fuzz(func(t *testing.T, cmd, netns string, stdin []byte) {
+		status, out := run(t, &recorder{}, string(stdin), cmd, netns)
+		if status == ExitError {
+			checkError(t, status, out, "")
+		}
+	})
+}
