@@ -20,5 +20,19 @@ JSON Schemas of the plugin protocol for plugins written in other languages.`,
 	root.AddCommand(NewCmdNew(nil))
 	root.AddCommand(NewCmdSchema(nil))
 	root.AddCommand(NewCmdVersion(nil))
+	addCompletionExample(root)
 	return root
+}
+
+// addCompletionExample gives cobra's completion command an example, as every
+// command here has one.
+func addCompletionExample(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Example = `  source <(netavark-plugin-gen completion bash)
+  netavark-plugin-gen completion zsh > "${fpath[1]}/_netavark-plugin-gen"
+  netavark-plugin-gen completion fish > ~/.config/fish/completions/netavark-plugin-gen.fish`
+		}
+	}
 }
