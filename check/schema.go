@@ -21,35 +21,7 @@ const (
 )
 
 // compiledSchemas compiles the protocol's JSON Schemas once.
-var compiledSchemas = sync.OnceValues(compileSchemas)
-
-func compileSchemas() (map[string]*jsonschema.Schema, error) {
-	files, err := schema.Files()
-	if err != nil {
-		return nil, fmt.Errorf("load schemas: %w", err)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	for name, b := range files {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("decode schema %s: %w", name, err)
-		}
-		if err := c.AddResource(schema.BaseID+name, doc); err != nil {
-			return nil, fmt.Errorf("add schema %s: %w", name, err)
-		}
-	}
-	compiled := make(map[string]*jsonschema.Schema, len(files))
-	for name := range files {
-		s, err := c.Compile(schema.BaseID + name)
-		if err != nil {
-			return nil, fmt.Errorf("compile schema %s: %w", name, err)
-		}
-		compiled[name] = s
-	}
-	return compiled, nil
-}
+var compiledSchemas = sync.OnceValues(schema.Compile)
 
 // validateSchema validates the JSON value v against the schema in file.
 func validateSchema(file string, v json.RawMessage) error {
