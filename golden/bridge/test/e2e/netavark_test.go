@@ -335,3 +335,95 @@ func TestTwoContainers(t *testing.T) {
 		t.Error("bridge left after the last container")
 	}
 }
+
+// TestFixtureInput runs netavark on the input podman sent it in a captured
+// run (netavark 1.14, every field set), served by this plugin: its driver
+// and bridge are replaced, the rest is as podman wrote it.
+func TestFixtureInput(t *testing.T) {
+	nv := nstest.Netavark(t)
+	ns := nstest.NewNetns(t)
+	data, err := os.ReadFile("../../internal/plugin/testdata/fixtures/netavark-1.14/full/netavark-input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in protocol.NetavarkOptions
+	if err := json.Unmarshal(data, &in); err != nil {
+		t.Fatal(err)
+	}
+	const name = "capnet"
+	network := in.NetworkInfo[name]
+	network.Driver = driver
+	network.NetworkInterface = nstest.UniqueName("e2e")
+	t.Cleanup(func() { removeLink(t, network.NetworkInterface) })
+	in.NetworkInfo[name] = network
+
+	// The captured network and container carry options this driver does not
+	// know (isolate needs a firewall; vlan a vlan link): netavark must show
+	// the plugin's message for each, and nothing may be left behind.
+	res := runNetavark(t, nv, "setup", ns, in, pluginDir)
+	if res.code != 1 || !strings.Contains(res.stdout, `unknown network option \"isolate\"`) {
+		t.Fatalf("setup with isolate option: exit %d, stdout %s", res.code, res.stdout)
+	}
+	delete(network.Options, "isolate")
+	res = runNetavark(t, nv, "setup", ns, in, pluginDir)
+	if res.code != 1 || !strings.Contains(res.stdout, `unknown container option \"vlan\"`) {
+		t.Fatalf("setup with vlan option: exit %d, stdout %s", res.code, res.stdout)
+	}
+	if linkExists(t, network.NetworkInterface) {
+		t.Fatal("refused setup left the bridge")
+	}
+	opts := in.Networks[name]
+	delete(opts.Options, "vlan")
+	in.Networks[name] = opts
+
+	res = runNetavark(t, nv, "setup", ns, in, pluginDir)
+	if res.code != 0 {
+		t.Fatalf("setup: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	link, addrs := inNetns(t, ns, "eth0")
+	if link == nil {
+		t.Fatal("no eth0 in the container netns")
+	}
+	if link.Attrs().HardwareAddr.String() != "aa:bb:cc:dd:ee:01" || link.Attrs().MTU != 1400 {
+		t.Errorf("eth0: MAC %s MTU %d, want aa:bb:cc:dd:ee:01 and the container's mtu option 1400", link.Attrs().HardwareAddr, link.Attrs().MTU)
+	}
+	for _, want := range []string{"10.89.0.5/24", "fd10:89::5/64"} {
+		if !slices.Contains(addrs, netip.MustParsePrefix(want)) {
+			t.Errorf("eth0 lacks %s: %v", want, addrs)
+		}
+	}
+	if !hasRoute(t, ns, "192.168.77.0/24", "10.89.0.254") {
+		t.Error("the network's route to 192.168.77.0/24 via 10.89.0.254 is missing")
+	}
+	if res := runNetavark(t, nv, "teardown", ns, in, pluginDir); res.code != 0 || res.stdout != "" {
+		t.Errorf("teardown: exit %d, stdout %q", res.code, res.stdout)
+	}
+	if linkExists(t, network.NetworkInterface) {
+		t.Error("bridge left after teardown")
+	}
+}
+
+// hasRoute reports whether the netns at path routes dst via gw.
+func hasRoute(t testing.TB, path, dst, gw string) bool {
+	t.Helper()
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	routes, err := h.RouteList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes {
+		if r.Dst != nil && r.Dst.String() == dst && r.Gw.String() == gw {
+			return true
+		}
+	}
+	return false
+}
