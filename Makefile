@@ -11,7 +11,7 @@ FUZZTIME ?= 30s
 # The golden projects: generated, checked in, and built and tested by make test.
 GOLDEN_NAME   := demo
 GOLDEN_MODULE := example.com/demo
-GOLDEN_DIRS   := golden/bridge
+GOLDEN_DIRS   := golden/bridge golden/bridge-docker
 
 .PHONY: all build test vet fuzz clean golden golden-test golden-fuzz template-deps
 
@@ -34,6 +34,8 @@ test: vet golden-test
 golden: golden-schema
 	rm -rf golden/bridge
 	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --dir golden/bridge
+	rm -rf golden/bridge-docker
+	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --runtimes netavark,docker --dir golden/bridge-docker
 
 # golden-schema regenerates golden/schema, the JSON Schemas exported from
 # package types; go test ./golden fails when it is stale.

@@ -20,7 +20,8 @@ import (
 
 // projects maps each golden project directory to its template.
 var projects = map[string]string{
-	"bridge": "bridge",
+	"bridge":        "bridge",
+	"bridge-docker": "bridge",
 }
 
 // TestProjectsFresh regenerates each golden project from the name and module
