@@ -87,8 +87,21 @@ func newRun(opts *NewOptions) error {
 	}
 	fmt.Fprintf(opts.Out, "created %s: netavark plugin %q, module %s, %d files\n\nnext:\n",
 		opts.Dir, opts.Config.Name, opts.Config.Module, len(files))
-	fmt.Fprintf(opts.Out, "  cd %s && make test\n", filepath.Clean(opts.Dir))
-	fmt.Fprintf(opts.Out, "  sudo make install\n")
-	fmt.Fprintf(opts.Out, "  podman network create -d %s --subnet 10.77.0.0/24 %snet\n", opts.Config.Name, opts.Config.Name)
+	for _, c := range nextCommands(filepath.Clean(opts.Dir), opts.Config.Name) {
+		fmt.Fprintf(opts.Out, "  %s\n", c)
+	}
 	return nil
+}
+
+// nextCommands are the README's quickstart after `new`, for a project in dir
+// whose driver is name. TestQuickstart compares them with the README.
+func nextCommands(dir, name string) []string {
+	network := name + "net"
+	return []string{
+		"cd " + dir,
+		"make build",
+		"sudo make install",
+		"podman network create -d " + name + " --subnet 10.77.0.0/24 " + network,
+		"podman run --rm --network " + network + " alpine ip addr show eth0",
+	}
 }
