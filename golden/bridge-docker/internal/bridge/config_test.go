@@ -89,6 +89,7 @@ func TestCreateRefuses(t *testing.T) {
 		{"bridge with slash", `{"name":"n","id":"i","driver":"d","network_interface":"a/b"}`, "contains '/'"},
 		{"bridge clash", `{"name":"n","id":"i","driver":"d","network_interface":"a","options":{"bridge":"b"}}`, "differs"},
 		{"gateway outside", `{"name":"n","id":"i","driver":"d","subnets":[{"subnet":"10.1.0.0/24","gateway":"10.2.0.1"}]}`, "gateway 10.2.0.1 is outside its subnet 10.1.0.0/24"},
+		{"subnet without a range", `{"name":"n","id":"i","driver":"d","subnets":[{"gateway":"10.1.0.1"}]}`, `subnet without a "subnet" range`},
 		{"overlapping subnets", `{"name":"n","id":"i","driver":"d","subnets":[{"subnet":"10.1.0.0/16"},{"subnet":"10.1.2.0/24"}]}`, "overlaps"},
 		{"dhcp", `{"name":"n","id":"i","driver":"d","ipam_options":{"driver":"dhcp"}}`, `ipam driver "dhcp" is not supported`},
 		{"blackhole route", `{"name":"n","id":"i","driver":"d","routes":[{"destination":"10.9.0.0/16","route_type":"blackhole"}]}`, `route type "blackhole"`},

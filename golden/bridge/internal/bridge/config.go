@@ -60,6 +60,9 @@ func parseNetwork(network protocol.Network) (config, error) {
 		return config{}, fmt.Errorf("ipam driver %q is not supported (supported: host-local, none)", driver)
 	}
 	for _, s := range network.Subnets {
+		if !s.Subnet.IsValid() {
+			return config{}, errors.New("subnet without a \"subnet\" range")
+		}
 		prefix := s.Subnet.Masked()
 		for _, other := range cfg.subnets {
 			if other.Subnet.Overlaps(prefix) {
