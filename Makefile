@@ -11,7 +11,7 @@ FUZZTIME ?= 30s
 # The golden projects: generated, checked in, and built and tested by make test.
 GOLDEN_NAME   := demo
 GOLDEN_MODULE := example.com/demo
-GOLDEN_DIRS   := golden/bridge golden/bridge-docker
+GOLDEN_DIRS   := golden/bridge golden/bridge-docker golden/bridge-all
 
 .PHONY: all build test vet fuzz clean golden golden-test golden-fuzz template-deps
 
@@ -36,6 +36,8 @@ golden: golden-schema
 	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --dir golden/bridge
 	rm -rf golden/bridge-docker
 	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --runtimes netavark,docker --dir golden/bridge-docker
+	rm -rf golden/bridge-all
+	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --runtimes netavark,docker,cni --dir golden/bridge-all
 
 # golden-schema regenerates golden/schema, the JSON Schemas exported from
 # package types; go test ./golden fails when it is stale.
@@ -59,13 +61,32 @@ golden-fuzz:
 	@for d in $(GOLDEN_DIRS); do $(MAKE) -C $$d fuzz FUZZTIME=$(FUZZTIME) || exit 1; done
 
 # template-deps refreshes the generated projects' pinned dependencies: it
-# tidies golden/bridge and copies its go.mod requirements and go.sum back
-# into the template.
+# tidies golden/bridge and golden/bridge-all and writes their go.mod and
+# go.sum back into the template, the lines that only golden/bridge-all has
+# inside {{if .CNI}}: the CNI front end is the one with dependencies of its
+# own, and a project without it gets exactly the go.mod and go.sum that go
+# mod tidy gives it. (A front end that adds dependencies too needs a golden
+# project of its own here.)
 template-deps: golden
 	cd golden/bridge && $(GO) mod tidy
-	cp golden/bridge/go.sum templates/bridge/go.sum
-	sed -e 's|^module .*|module {{.Module}}|' -e 's|^go .*|go {{.GoVersion}}|' golden/bridge/go.mod > templates/bridge/go.mod.tmpl
+	cd golden/bridge-all && $(GO) mod tidy
+	mkdir -p bin
+	for f in go.mod go.sum; do \
+		for d in bridge bridge-all; do \
+			sed -e 's|^module .*|module {{.Module}}|' -e 's|^go .*|go {{.GoVersion}}|' golden/$$d/$$f > bin/$$d.$$f || exit 1; \
+		done; \
+		awk '$(CNI_OVERLAY)' bin/bridge.$$f bin/bridge-all.$$f > templates/bridge/$$f.tmpl || exit 1; \
+	done
 	$(MAKE) golden
+
+# CNI_OVERLAY is an awk program that reads two files, the second holding
+# every line of the first in the same order, and writes the second as a
+# template that renders the first without .CNI: each run of lines that only
+# the second has is wrapped in {{if .CNI}}...{{end}}.
+CNI_OVERLAY := NR == FNR { base[++n] = $$0; next } \
+	i < n && $$0 == base[i + 1] { if (open) printf "{{end}}"; open = 0; print; i++; next } \
+	{ if (!open) printf "{{if .CNI}}"; open = 1; print } \
+	END { if (open) printf "{{end}}"; if (i < n) { print "not in the CNI project: " base[i + 1] > "/dev/stderr"; exit 1 } }
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRoundTrip -fuzztime $(FUZZTIME) ./types

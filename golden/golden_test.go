@@ -22,6 +22,7 @@ import (
 var projects = map[string]string{
 	"bridge":        "bridge",
 	"bridge-docker": "bridge",
+	"bridge-all":    "bridge",
 }
 
 // TestProjectsFresh regenerates each golden project from the name and module

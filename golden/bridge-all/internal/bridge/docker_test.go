@@ -1,0 +1,218 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"example.com/demo/internal/dockerplugin"
+	"example.com/demo/internal/store"
+)
+
+const testNetworkID = "0b5e291e1d4874ad7cd6f8a75ec420c62b1bcb432277964f0d7e9920c0a3958b"
+
+// createRequest is a CreateNetwork as the engine sends it for
+// docker network create -d demo --subnet 198.18.79.0/24 -o KEY=VALUE...
+func createRequest(opts ...string) dockerplugin.CreateNetworkRequest {
+	generic := map[string]any{}
+	for _, kv := range opts {
+		k, v, _ := strings.Cut(kv, "=")
+		generic[k] = v
+	}
+	return dockerplugin.CreateNetworkRequest{
+		NetworkID: testNetworkID,
+		Options:   map[string]any{dockerplugin.OptionGeneric: generic, dockerplugin.OptionEnableIPv6: false},
+		IPv4Data:  []dockerplugin.IPAMData{pool("198.18.79.0/24", "198.18.79.1/24")},
+	}
+}
+
+// pool is an IPAMData of the engine's default address space.
+func pool(subnet, gateway string) dockerplugin.IPAMData {
+	return dockerplugin.IPAMData{
+		AddressSpace: "LocalDefault",
+		Pool:         netip.MustParsePrefix(subnet),
+		Gateway:      netip.MustParsePrefix(gateway),
+	}
+}
+
+func TestParseDockerNetwork(t *testing.T) {
+	gateway := []netip.Prefix{netip.MustParsePrefix("198.18.79.1/24")}
+	tests := []struct {
+		name    string
+		req     dockerplugin.CreateNetworkRequest
+		want    dockerNetwork
+		wantErr string
+	}{
+		{
+			name: "defaults",
+			req:  createRequest(),
+			want: dockerNetwork{ID: testNetworkID, Bridge: "br-0b5e291e1d48", Gateways: gateway},
+		},
+		{
+			name: "bridge and mtu",
+			req:  createRequest("bridge=br-mine", "mtu=1400"),
+			want: dockerNetwork{ID: testNetworkID, Bridge: "br-mine", MTU: 1400, Gateways: gateway},
+		},
+		{
+			name: "internal dual stack",
+			req: func() dockerplugin.CreateNetworkRequest {
+				r := createRequest()
+				r.Options[dockerplugin.OptionInternal] = true
+				r.IPv6Data = []dockerplugin.IPAMData{pool("2001:db8:80::/64", "2001:db8:80::1/64")}
+				return r
+			}(),
+			want: dockerNetwork{
+				ID: testNetworkID, Bridge: "br-0b5e291e1d48", Internal: true,
+				Gateways: append(gateway, netip.MustParsePrefix("2001:db8:80::1/64")),
+			},
+		},
+		{name: "unknown option", req: createRequest("foo=bar"), wantErr: `unknown network option "foo" (known: bridge, mtu)`},
+		{name: "mtu too small", req: createRequest("mtu=12"), wantErr: `invalid mtu "12"`},
+		{name: "mtu not a number", req: createRequest("mtu=big"), wantErr: `invalid mtu "big"`},
+		{name: "bridge name too long", req: createRequest("bridge=a-very-long-bridge"), wantErr: "longer than 15"},
+		{name: "bridge name with a slash", req: createRequest("bridge=a/b"), wantErr: "contains '/'"},
+		{
+			name: "option not a string",
+			req: func() dockerplugin.CreateNetworkRequest {
+				r := createRequest()
+				r.Options[dockerplugin.OptionGeneric] = map[string]any{"mtu": 1400.0}
+				return r
+			}(),
+			wantErr: "network option mtu: want a string",
+		},
+		{
+			name: "gateway outside its pool",
+			req: func() dockerplugin.CreateNetworkRequest {
+				r := createRequest()
+				r.IPv4Data[0].Gateway = netip.MustParsePrefix("198.18.80.1/24")
+				return r
+			}(),
+			wantErr: "outside its pool",
+		},
+		{name: "no network id", req: dockerplugin.CreateNetworkRequest{}, wantErr: "missing NetworkID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseDockerNetwork(tt.req)
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("error %v, want one mentioning %q", err, tt.wantErr)
+				}
+			case err != nil:
+				t.Errorf("unexpected error %v", err)
+			case got.ID != tt.want.ID || got.Bridge != tt.want.Bridge || got.MTU != tt.want.MTU ||
+				got.Internal != tt.want.Internal || !slices.Equal(got.Gateways, tt.want.Gateways):
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// newTestDocker returns a DockerDriver on the store in dir, as a daemon
+// (re)started on that state directory would make it.
+func newTestDocker(t *testing.T, dir string) *DockerDriver {
+	t.Helper()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDocker(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d.LockDir = t.TempDir()
+	return d
+}
+
+// TestDockerBookkeeping runs the calls that touch no link: they need no
+// root, and each one runs on a newly started driver.
+func TestDockerBookkeeping(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := newTestDocker(t, dir).CreateNetwork(ctx, createRequest("mtu=1400")); err != nil {
+		t.Fatal(err)
+	}
+	other := createRequest()
+	other.NetworkID = "1" + testNetworkID[1:]
+	if err := newTestDocker(t, dir).CreateNetwork(ctx, other); err != nil {
+		t.Fatalf("second network: %v", err)
+	}
+	shared := createRequest("bridge=br-0b5e291e1d48")
+	shared.NetworkID = "2" + testNetworkID[1:]
+	if err := newTestDocker(t, dir).CreateNetwork(ctx, shared); err == nil || !strings.Contains(err.Error(), "already the bridge of network") {
+		t.Errorf("network on another network's bridge: %v, want an error", err)
+	}
+
+	ep := dockerplugin.CreateEndpointRequest{
+		NetworkID:  testNetworkID,
+		EndpointID: "cc00f9953d8cee93d02a7d64b706d3734955edb70bffae990451ddcc2651e4c5",
+		Interface:  &dockerplugin.EndpointInterface{Address: netip.MustParsePrefix("198.18.79.2/24")},
+	}
+	resp, err := newTestDocker(t, dir).CreateEndpoint(ctx, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Interface == nil || resp.Interface.MacAddress != endpointMAC(ep.EndpointID).String() ||
+		resp.Interface.Address.IsValid() || resp.Interface.AddressIPv6.IsValid() {
+		t.Errorf("CreateEndpoint without a MAC answered %+v, want the MAC only", resp.Interface)
+	}
+	info, err := newTestDocker(t, dir).EndpointOperInfo(ctx, dockerplugin.EndpointRequest{NetworkID: testNetworkID, EndpointID: ep.EndpointID})
+	if err != nil || info.Value["bridge"] != "br-0b5e291e1d48" || info.Value["mac_address"] != resp.Interface.MacAddress {
+		t.Errorf("EndpointOperInfo after a restart = %v, %v", info.Value, err)
+	}
+
+	ep.EndpointID = "dd" + ep.EndpointID[2:]
+	ep.Interface.MacAddress = "02:11:22:33:44:55"
+	if resp, err := newTestDocker(t, dir).CreateEndpoint(ctx, ep); err != nil || resp.Interface != nil {
+		t.Errorf("CreateEndpoint with a MAC answered %+v, %v; want {}", resp.Interface, err)
+	}
+	ep.EndpointID = "ee" + ep.EndpointID[2:]
+	ep.NetworkID = "unknown"
+	if _, err := newTestDocker(t, dir).CreateEndpoint(ctx, ep); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CreateEndpoint on an unknown network: %v, want ErrNotFound", err)
+	}
+
+	// Rollbacks and repeats of the engine: unknown endpoints and networks
+	// are no error.
+	d := newTestDocker(t, dir)
+	unknown := dockerplugin.EndpointRequest{NetworkID: testNetworkID, EndpointID: "ff" + ep.EndpointID[2:]}
+	if err := d.Leave(ctx, unknown); err != nil {
+		t.Errorf("Leave of an unknown endpoint: %v", err)
+	}
+	if err := d.DeleteEndpoint(ctx, unknown); err != nil {
+		t.Errorf("DeleteEndpoint of an unknown endpoint: %v", err)
+	}
+	if err := d.DeleteNetwork(ctx, dockerplugin.DeleteNetworkRequest{NetworkID: "unknown"}); err != nil {
+		t.Errorf("DeleteNetwork of an unknown network: %v", err)
+	}
+
+	// DeleteNetwork removes the endpoints the engine left.
+	for _, id := range []string{testNetworkID, other.NetworkID} {
+		if err := newTestDocker(t, dir).DeleteNetwork(ctx, dockerplugin.DeleteNetworkRequest{NetworkID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := store.Open(dir)
+	for _, kind := range []string{kindNetwork, kindEndpoint} {
+		if ids, err := st.List(kind); err != nil || len(ids) != 0 {
+			t.Errorf("%s left after DeleteNetwork: %v, %v", kind, ids, err)
+		}
+	}
+}
+
+func TestProgramExternalConnectivity(t *testing.T) {
+	d := newTestDocker(t, t.TempDir())
+	none := dockerplugin.ExternalConnectivityRequest{Options: map[string]any{dockerplugin.OptionPortMap: []any{}}}
+	if err := d.ProgramExternalConnectivity(context.Background(), none); err != nil {
+		t.Errorf("without published ports: %v", err)
+	}
+	published := dockerplugin.ExternalConnectivityRequest{Options: map[string]any{
+		dockerplugin.OptionPortMap: []any{map[string]any{"Proto": 6.0, "Port": 80.0, "HostPort": 8080.0}},
+	}}
+	if err := d.ProgramExternalConnectivity(context.Background(), published); err == nil {
+		t.Error("published ports accepted, but nothing forwards them")
+	}
+}

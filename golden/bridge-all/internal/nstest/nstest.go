@@ -1,0 +1,109 @@
+// Package nstest helps tests that need root, network namespaces or a
+// netavark binary. Such a test skips, saying why, when what it needs is
+// missing, unless TEST_NO_SKIP=1 is set: then it fails, so that a CI run
+// cannot pass by testing nothing.
+package nstest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// SkipOrFail skips the test for a missing prerequisite, or fails it when
+// TEST_NO_SKIP=1.
+func SkipOrFail(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv("TEST_NO_SKIP") == "1" {
+		t.Fatal(reason + " (TEST_NO_SKIP=1 forbids skipping)")
+	}
+	t.Skip(reason)
+}
+
+// RequireRoot skips or fails the test unless it runs as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		SkipOrFail(t, "needs root: creates network namespaces, bridges and veth pairs")
+	}
+}
+
+// UniqueName returns prefix and 8 random hex digits; with a prefix of up to
+// 7 bytes it is a valid interface name.
+func UniqueName(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// NewNetns creates a named network namespace, removed at cleanup, and
+// returns its path (/run/netns/NAME).
+func NewNetns(t testing.TB) string {
+	t.Helper()
+	RequireRoot(t)
+	name := UniqueName("nst-")
+	errc := make(chan error, 1)
+	go func() {
+		// NewNamed moves the calling thread into the new namespace. The
+		// goroutine stays locked to its thread and never unlocks, so the
+		// runtime ends the thread with the goroutine rather than reuse it
+		// in the wrong namespace; nothing needs switching back.
+		runtime.LockOSThread()
+		ns, err := netns.NewNamed(name)
+		if err == nil {
+			ns.Close()
+		}
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
+		if errors.Is(err, unix.EPERM) {
+			SkipOrFail(t, "needs CAP_SYS_ADMIN to create network namespaces: "+err.Error())
+		}
+		t.Fatalf("create netns %s: %v", name, err)
+	}
+	path := filepath.Join("/run/netns", name)
+	t.Cleanup(func() { DeleteNetns(t, path) })
+	return path
+}
+
+// DeleteNetns removes a namespace made by NewNetns, if it is still there.
+func DeleteNetns(t testing.TB, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err := netns.DeleteNamed(filepath.Base(path)); err != nil {
+		t.Errorf("delete netns %s: %v", path, err)
+	}
+}
+
+// Netavark returns the path of a netavark binary: $NETAVARK, else netavark
+// on PATH, else podman's usual places. Without one the test skips or fails;
+// scripts/fetch-netavark.sh fetches one.
+func Netavark(t testing.TB) string {
+	t.Helper()
+	candidates := []string{os.Getenv("NETAVARK")}
+	if p, err := exec.LookPath("netavark"); err == nil {
+		candidates = append(candidates, p)
+	}
+	candidates = append(candidates, "/usr/libexec/podman/netavark", "/usr/lib/podman/netavark", "/usr/local/libexec/podman/netavark")
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if info, err := os.Stat(c); err == nil && !info.IsDir() && info.Mode()&0o111 != 0 {
+			return c
+		}
+	}
+	SkipOrFail(t, "no netavark binary: set NETAVARK, or run NETAVARK=$(scripts/fetch-netavark.sh) make test")
+	return ""
+}

@@ -1,0 +1,133 @@
+// Package plugin is the netavark exec front end of demo: it turns one
+// run of the executable (argv, stdin) into one call of a [Driver] and writes
+// the answer as netavark expects it.
+//
+// The protocol, as netavark 1.6 to 2.1 and podman speak it:
+//
+//   - argv[1] is create, setup, teardown or info; no argument means info;
+//     setup and teardown take the container's netns path as argv[2];
+//   - stdin holds one JSON document (none for info);
+//   - stdout gets exactly one JSON document, and nothing else: netavark
+//     parses it strictly. Logs go to stderr, which netavark passes through;
+//   - on failure stdout gets {"error":"message"} and the exit status is 1.
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
+
+	"example.com/demo/internal/protocol"
+)
+
+// Driver is a network driver behind the netavark exec protocol.
+type Driver interface {
+	// Info describes the plugin.
+	Info() protocol.Info
+	// Create validates a new network and returns it completed. It must keep
+	// the network's name, id and driver, and every field it does not use.
+	Create(ctx context.Context, network protocol.Network) (protocol.Network, error)
+	// Setup attaches a container, whose network namespace is at netns, to
+	// the network.
+	Setup(ctx context.Context, netns string, req protocol.NetworkPluginExec) (protocol.StatusBlock, error)
+	// Teardown detaches a container from the network. It must succeed when
+	// there is nothing to remove: after a failed setup, without a setup, a
+	// second time, or when netns no longer exists.
+	Teardown(ctx context.Context, netns string, req protocol.NetworkPluginExec) error
+}
+
+// Exit statuses of Run.
+const (
+	ExitOK    = 0
+	ExitError = 1
+)
+
+// Run executes the subcommand in args (the program's arguments without its
+// name) with d, reading stdin and writing the answer to stdout. It returns the
+// process exit status. It never panics: a panic of d becomes an error answer.
+func Run(ctx context.Context, d Driver, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var data []byte
+	answer, err := dispatch(ctx, d, args, stdin)
+	if err == nil {
+		if data, err = json.Marshal(answer); err != nil {
+			err = fmt.Errorf("encode answer: %w", err)
+		}
+	}
+	status := ExitOK
+	if err != nil {
+		status = ExitError
+		data, _ = json.Marshal(protocol.ErrorResponse{Error: err.Error()}) // a string always encodes
+	}
+	if _, err := stdout.Write(append(data, '\n')); err != nil {
+		fmt.Fprintf(stderr, "write answer: %v\n", err)
+		return ExitError
+	}
+	return status
+}
+
+// dispatch runs one subcommand and returns its answer.
+func dispatch(ctx context.Context, d Driver, args []string, stdin io.Reader) (answer any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			answer, err = nil, fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	cmd := "info"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "info":
+		return d.Info(), nil
+	case "create":
+		var network protocol.Network
+		if err := decode(stdin, &network); err != nil {
+			return nil, err
+		}
+		return d.Create(ctx, network)
+	case "setup", "teardown":
+		if len(args) < 2 || args[1] == "" {
+			return nil, fmt.Errorf("%s: missing network namespace path argument", cmd)
+		}
+		if cmd == "teardown" {
+			// netavark (1.15 and later) ignores these signals while it tears
+			// down, so that an interrupted podman leaves no half-removed state.
+			signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+		}
+		var req protocol.NetworkPluginExec
+		if err := decode(stdin, &req); err != nil {
+			return nil, err
+		}
+		if cmd == "setup" {
+			return d.Setup(ctx, args[1], req)
+		}
+		// netavark ignores what teardown prints on success.
+		return struct{}{}, d.Teardown(ctx, args[1], req)
+	default:
+		return nil, fmt.Errorf("unknown subcommand %q (want create, setup, teardown or info)", cmd)
+	}
+}
+
+// decode reads exactly one JSON document from r into v.
+func decode(r io.Reader, v any) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("read stdin: %w", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return errors.New("read stdin: no JSON document")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decode stdin: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("decode stdin: more than one JSON document")
+	}
+	return nil
+}

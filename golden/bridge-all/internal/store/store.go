@@ -1,0 +1,201 @@
+// Package store keeps small JSON records on disk, one file each, so that a
+// daemon finds them again after a restart. The Docker front end keeps its
+// networks and endpoints here: the engine calls DeleteEndpoint, Leave and
+// DeleteNetwork for objects it created before the daemon last started.
+//
+// A record is written to a temporary file that is synced, renamed over the
+// old one and the directory synced, so that after a crash a record is
+// either its old or its new version, never a mix, and a Put that returned
+// survives a power loss.
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// ErrNotFound is returned by Get for a record that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is a directory of records, grouped by kind: DIR/KIND/ID.json.
+// Its methods are safe for one process at a time; callers serialise their
+// read-modify-write sequences themselves.
+type Store struct {
+	dir string
+}
+
+// tmpSuffix ends the name of a record being written; Open removes such
+// files, which a crash left behind.
+const tmpSuffix = ".tmp"
+
+// Open returns the store in dir, creating dir (mode 0700) if missing, and
+// removes what interrupted writes left.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	leftovers, err := filepath.Glob(filepath.Join(dir, "*", ".*"+tmpSuffix))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range leftovers {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("remove interrupted write: %w", err)
+		}
+	}
+	return &Store{dir: dir}, nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Put writes v as the record kind/id, replacing any earlier version.
+func (s *Store) Put(kind, id string, v any) error {
+	p, err := s.path(kind, id)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s %s: %w", kind, id, err)
+	}
+	if err := writeFileAtomic(p, append(data, '\n')); err != nil {
+		return fmt.Errorf("write %s %s: %w", kind, id, err)
+	}
+	return nil
+}
+
+// Get reads the record kind/id into v. It returns an error wrapping
+// ErrNotFound if there is none.
+func (s *Store) Get(kind, id string, v any) error {
+	p, err := s.path(kind, id)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s %s: %w", kind, id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("read %s %s: %w", kind, id, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %s %s (%s): %w", kind, id, p, err)
+	}
+	return nil
+}
+
+// Delete removes the record kind/id. Removing a missing record is not an
+// error.
+func (s *Store) Delete(kind, id string) error {
+	p, err := s.path(kind, id)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s %s: %w", kind, id, err)
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+// List returns the ids of the records of kind, sorted.
+func (s *Store) List(kind string) ([]string, error) {
+	if err := checkName("kind", kind); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(filepath.Join(s.dir, kind))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", kind, err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok && !strings.HasPrefix(id, ".") && e.Type().IsRegular() {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// path returns the file of kind/id. Both come from the outside (the engine
+// chooses ids), so both must be plain file names.
+func (s *Store) path(kind, id string) (string, error) {
+	if err := checkName("kind", kind); err != nil {
+		return "", err
+	}
+	if err := checkName("id", id); err != nil {
+		return "", err
+	}
+	return filepath.Join(s.dir, kind, id+".json"), nil
+}
+
+// checkName refuses what could leave the store's directory or hide a
+// record: path separators, a leading dot, and anything but letters,
+// digits, '-', '_' and '.'.
+func checkName(what, name string) error {
+	ok := name != "" && len(name) <= 200 && name[0] != '.' &&
+		!strings.ContainsFunc(name, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+		})
+	if !ok {
+		return fmt.Errorf("invalid %s %q: want letters, digits, '-', '_' or '.', not first", what, name)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces the file at p with data: temporary file, fsync,
+// rename, fsync of the directory.
+func writeFileAtomic(p string, data []byte) (err error) {
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(p)+"-*"+tmpSuffix)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), p); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename or removal in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
