@@ -66,6 +66,9 @@ func TestPackages(t *testing.T) {
 		checkFile(t, plugin, 0o755)
 		checkFile(t, filepath.Join(root, "usr/share/doc", driver, "README.md"), 0o644)
 		checkFile(t, filepath.Join(root, "usr/share/doc", driver, "LICENSE"), 0o644)
+		checkFile(t, filepath.Join(root, "usr/bin", driver+"-docker"), 0o755)
+		checkFile(t, filepath.Join(root, "usr/lib/systemd/system", driver+"-docker.service"), 0o644)
+		checkFile(t, filepath.Join(root, "usr/lib/systemd/system", driver+"-docker.socket"), 0o644)
 		checkInfo(t, plugin)
 
 		t.Run("netavark", func(t *testing.T) {
@@ -81,7 +84,10 @@ func TestPackages(t *testing.T) {
 		// rpm -qlp with each file's mode: the file list exactly, and the
 		// plugin executable.
 		got := run(t, rpmCmd, "-qp", "--queryformat", "[%{FILEMODES:perms} %{FILENAMES}\n]", rpm)
-		want := "-rwxr-xr-x /usr/libexec/netavark/" + driver + "\n" +
+		want := "-rwxr-xr-x /usr/bin/" + driver + "-docker\n" +
+			"-rw-r--r-- /usr/lib/systemd/system/" + driver + "-docker.service\n" +
+			"-rw-r--r-- /usr/lib/systemd/system/" + driver + "-docker.socket\n" +
+			"-rwxr-xr-x /usr/libexec/netavark/" + driver + "\n" +
 			"-rw-r--r-- /usr/share/doc/" + driver + "/LICENSE\n" +
 			"-rw-r--r-- /usr/share/doc/" + driver + "/README.md\n"
 		if got != want {
