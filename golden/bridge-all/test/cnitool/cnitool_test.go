@@ -124,7 +124,7 @@ func TestStaticAddresses(t *testing.T) {
 			if inNetns(t, ns, "eth0").exists {
 				t.Error("eth0 left in the container netns")
 			}
-			if linkExists(t, res.hostIfName()) || linkExists(t, n.bridge) {
+			if nstest.LinkExists(t, res.hostIfName()) || nstest.LinkExists(t, n.bridge) {
 				t.Errorf("veth %s or bridge %s left on the host", res.hostIfName(), n.bridge)
 			}
 			if recs := n.records(t); len(recs) > 0 {
@@ -216,7 +216,7 @@ func TestHostLocal(t *testing.T) {
 	if r := n.exec(t, "GC", valid); r.code != 0 {
 		t.Fatalf("GC: %s", r)
 	}
-	if inNetns(t, nsB, "eth0").exists || linkExists(t, b.hostIfName()) {
+	if inNetns(t, nsB, "eth0").exists || nstest.LinkExists(t, b.hostIfName()) {
 		t.Error("GC left B's veth pair")
 	}
 	if recs := n.records(t); !slices.Equal(recs, []string{a.hostIfName() + ".json"}) {
@@ -233,7 +233,7 @@ func TestHostLocal(t *testing.T) {
 	if r := n.cnitool(t, "gc", nsA); r.code != 0 {
 		t.Fatalf("cnitool gc: %s", r)
 	}
-	if inNetns(t, nsA, "eth0").exists || linkExists(t, a.hostIfName()) || linkExists(t, n.bridge) {
+	if inNetns(t, nsA, "eth0").exists || nstest.LinkExists(t, a.hostIfName()) || nstest.LinkExists(t, n.bridge) {
 		t.Error("cnitool gc left A's veth pair or the bridge")
 	}
 	if recs, ips := n.records(t), reserved(); len(recs) > 0 || len(ips) > 0 {
@@ -259,7 +259,7 @@ func TestGCUnreadableRecord(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("GC: %s", r)
 	}
-	if linkExists(t, res.hostIfName()) || len(n.records(t)) > 0 {
+	if nstest.LinkExists(t, res.hostIfName()) || len(n.records(t)) > 0 {
 		t.Errorf("GC left veth %s or records %v", res.hostIfName(), n.records(t))
 	}
 	if !strings.Contains(r.stderr, "unreadable record") {
@@ -297,7 +297,7 @@ func TestVersions(t *testing.T) {
 			if r := n.cnitool(t, "del", ns); r.code != 0 {
 				t.Errorf("cnitool del: %s", r)
 			}
-			if linkExists(t, res.hostIfName()) || len(n.records(t)) > 0 {
+			if nstest.LinkExists(t, res.hostIfName()) || len(n.records(t)) > 0 {
 				t.Error("del left the veth or the record")
 			}
 		})

@@ -144,7 +144,7 @@ func newNetwork(t testing.TB, cniVersion string, plugin map[string]any) *network
 	if err := os.WriteFile(filepath.Join(n.confDir, n.name+".conflist"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { removeLink(t, n.bridge) })
+	t.Cleanup(func() { nstest.RemoveLink(t, n.bridge) })
 	return n
 }
 
@@ -315,26 +315,6 @@ func (n *network) record(t testing.TB, hostIfName string) map[string]any {
 		t.Fatal(err)
 	}
 	return rec
-}
-
-// removeLink deletes a host link left by a failed test.
-func removeLink(t testing.TB, name string) {
-	if l, err := netlink.LinkByName(name); err == nil {
-		if err := netlink.LinkDel(l); err != nil {
-			t.Errorf("remove leftover link %s: %v", name, err)
-		}
-	}
-}
-
-// linkExists reports whether the host has a link called name.
-func linkExists(t testing.TB, name string) bool {
-	t.Helper()
-	_, err := netlink.LinkByName(name)
-	var notFound netlink.LinkNotFoundError
-	if err != nil && !errors.As(err, &notFound) {
-		t.Fatalf("look up %s: %v", name, err)
-	}
-	return err == nil
 }
 
 // netnsState is what a container netns holds on its eth0: the addresses

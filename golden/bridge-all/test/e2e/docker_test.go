@@ -59,7 +59,7 @@ func TestDocker(t *testing.T) {
 	network := nstest.UniqueName("net-")
 	id := env.docker(t, ctx, "network", "create", "-d", drv.name, "--subnet", dockerSubnet, network)
 	bridgeName := "br-" + id[:12]
-	t.Cleanup(func() { removeLink(t, bridgeName) })
+	t.Cleanup(func() { nstest.RemoveLink(t, bridgeName) })
 	t.Cleanup(func() { env.dockerQuiet(ctx, "network", "rm", network) })
 
 	t.Run("address and gateway", func(t *testing.T) {
@@ -80,7 +80,7 @@ func TestDocker(t *testing.T) {
 	t.Run("two containers", func(t *testing.T) {
 		env.docker(t, ctx, "exec", a, "ping", "-c", "1", "-W", "5", "10.79.0.11")
 		env.docker(t, ctx, "exec", b, "ping", "-c", "1", "-W", "5", "10.79.0.10")
-		if !linkExists(t, bridgeName) {
+		if !nstest.LinkExists(t, bridgeName) {
 			t.Errorf("no bridge %s while containers run", bridgeName)
 		}
 	})
@@ -93,7 +93,7 @@ func TestDocker(t *testing.T) {
 		env.docker(t, ctx, "run", "--rm", "--network", network, image, "ping", "-c", "1", "-W", "5", "10.79.0.10")
 		drv.restart(t)
 		env.docker(t, ctx, "rm", "-f", a, b)
-		if linkExists(t, bridgeName) {
+		if nstest.LinkExists(t, bridgeName) {
 			t.Errorf("bridge %s left after its last container", bridgeName)
 		}
 	})
@@ -105,13 +105,13 @@ func TestDocker(t *testing.T) {
 		}
 		mtu := nstest.UniqueName("mtu-")
 		id := env.docker(t, ctx, "network", "create", "-d", drv.name, "--subnet", "10.78.0.0/24", "-o", "mtu=1400", mtu)
-		t.Cleanup(func() { removeLink(t, "br-"+id[:12]) })
+		t.Cleanup(func() { nstest.RemoveLink(t, "br-"+id[:12]) })
 		out = env.docker(t, ctx, "run", "--rm", "--network", mtu, image, "cat", "/sys/class/net/eth0/mtu")
 		if strings.TrimSpace(out) != "1400" {
 			t.Errorf("eth0 has MTU %s on a network with mtu=1400", out)
 		}
 		env.docker(t, ctx, "network", "rm", mtu)
-		if linkExists(t, "br-"+id[:12]) {
+		if nstest.LinkExists(t, "br-"+id[:12]) {
 			t.Errorf("bridge of network %s left after docker network rm", mtu)
 		}
 	})
@@ -127,7 +127,7 @@ func TestDocker(t *testing.T) {
 			t.Errorf("driver log names %d veths, want one per container run (5): %v", len(made), made)
 		}
 		for _, name := range append(made, bridgeName) {
-			if linkExists(t, name) {
+			if nstest.LinkExists(t, name) {
 				t.Errorf("%s left on the host", name)
 			}
 		}

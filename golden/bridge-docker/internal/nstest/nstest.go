@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -106,4 +107,26 @@ func Netavark(t testing.TB) string {
 	}
 	SkipOrFail(t, "no netavark binary: set NETAVARK, or run NETAVARK=$(scripts/fetch-netavark.sh) make test")
 	return ""
+}
+
+// RemoveLink deletes the host link called name, if there is one: tests clean
+// up with it so that a failed test leaves no link behind.
+func RemoveLink(t testing.TB, name string) {
+	t.Helper()
+	if l, err := netlink.LinkByName(name); err == nil {
+		if err := netlink.LinkDel(l); err != nil {
+			t.Errorf("remove leftover link %s: %v", name, err)
+		}
+	}
+}
+
+// LinkExists reports whether the host has a link called name.
+func LinkExists(t testing.TB, name string) bool {
+	t.Helper()
+	_, err := netlink.LinkByName(name)
+	var notFound netlink.LinkNotFoundError
+	if err != nil && !errors.As(err, &notFound) {
+		t.Fatalf("look up %s: %v", name, err)
+	}
+	return err == nil
 }

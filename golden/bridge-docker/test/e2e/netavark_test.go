@@ -109,7 +109,7 @@ func testNetwork(t testing.TB, subnets ...string) protocol.Network {
 		n.Subnets = append(n.Subnets, protocol.Subnet{Subnet: protocol.IPNet{Prefix: p}, Gateway: p.Addr().Next()})
 		n.IPv6Enabled = n.IPv6Enabled || p.Addr().Is6()
 	}
-	t.Cleanup(func() { removeLink(t, n.NetworkInterface) })
+	t.Cleanup(func() { nstest.RemoveLink(t, n.NetworkInterface) })
 	return n
 }
 
@@ -126,26 +126,6 @@ func container(network protocol.Network, ips ...string) protocol.NetavarkOptions
 		Networks:      map[string]protocol.PerNetworkOptions{network.Name: opts},
 		NetworkInfo:   map[string]protocol.Network{network.Name: network},
 	}
-}
-
-// removeLink deletes a host link left by a failed test.
-func removeLink(t testing.TB, name string) {
-	if l, err := netlink.LinkByName(name); err == nil {
-		if err := netlink.LinkDel(l); err != nil {
-			t.Errorf("remove leftover link %s: %v", name, err)
-		}
-	}
-}
-
-// linkExists reports whether the host has a link called name.
-func linkExists(t testing.TB, name string) bool {
-	t.Helper()
-	_, err := netlink.LinkByName(name)
-	var notFound netlink.LinkNotFoundError
-	if err != nil && !errors.As(err, &notFound) {
-		t.Fatalf("look up %s: %v", name, err)
-	}
-	return err == nil
 }
 
 // inNetns returns the addresses of link name in the netns at path, or nil
@@ -237,7 +217,7 @@ func TestSetupTeardown(t *testing.T) {
 					t.Errorf("address %s: in netns %v, reported %v", want, addrs, reported)
 				}
 			}
-			if !linkExists(t, network.NetworkInterface) {
+			if !nstest.LinkExists(t, network.NetworkInterface) {
 				t.Errorf("no bridge %s on the host", network.NetworkInterface)
 			}
 
@@ -248,7 +228,7 @@ func TestSetupTeardown(t *testing.T) {
 			if link, _ := inNetns(t, ns, "eth0"); link != nil {
 				t.Error("eth0 left in the container netns")
 			}
-			if linkExists(t, network.NetworkInterface) {
+			if nstest.LinkExists(t, network.NetworkInterface) {
 				t.Errorf("bridge %s left on the host after its last container", network.NetworkInterface)
 			}
 		})
@@ -267,7 +247,7 @@ func TestSetupError(t *testing.T) {
 	if res.code != 1 || strings.TrimSpace(res.stdout) != want {
 		t.Errorf("exit %d, stdout %s\nwant exit 1, stdout %s", res.code, res.stdout, want)
 	}
-	if linkExists(t, network.NetworkInterface) {
+	if nstest.LinkExists(t, network.NetworkInterface) {
 		t.Errorf("failed setup left bridge %s", network.NetworkInterface)
 	}
 }
@@ -322,7 +302,7 @@ func TestTwoContainers(t *testing.T) {
 	if res := runNetavark(t, nv, "teardown", ns1, c1, pluginDir); res.code != 0 {
 		t.Fatalf("teardown: exit %d: %s", res.code, res.stdout)
 	}
-	if !linkExists(t, network.NetworkInterface) {
+	if !nstest.LinkExists(t, network.NetworkInterface) {
 		t.Fatal("bridge removed while a container is still attached")
 	}
 	if link, _ := inNetns(t, ns2, "eth0"); link == nil {
@@ -331,7 +311,7 @@ func TestTwoContainers(t *testing.T) {
 	if res := runNetavark(t, nv, "teardown", ns2, c2, pluginDir); res.code != 0 {
 		t.Fatalf("teardown: exit %d: %s", res.code, res.stdout)
 	}
-	if linkExists(t, network.NetworkInterface) {
+	if nstest.LinkExists(t, network.NetworkInterface) {
 		t.Error("bridge left after the last container")
 	}
 }
@@ -354,7 +334,7 @@ func TestFixtureInput(t *testing.T) {
 	network := in.NetworkInfo[name]
 	network.Driver = driver
 	network.NetworkInterface = nstest.UniqueName("e2e")
-	t.Cleanup(func() { removeLink(t, network.NetworkInterface) })
+	t.Cleanup(func() { nstest.RemoveLink(t, network.NetworkInterface) })
 	in.NetworkInfo[name] = network
 
 	// The captured network and container carry options this driver does not
@@ -369,7 +349,7 @@ func TestFixtureInput(t *testing.T) {
 	if res.code != 1 || !strings.Contains(res.stdout, `unknown container option \"vlan\"`) {
 		t.Fatalf("setup with vlan option: exit %d, stdout %s", res.code, res.stdout)
 	}
-	if linkExists(t, network.NetworkInterface) {
+	if nstest.LinkExists(t, network.NetworkInterface) {
 		t.Fatal("refused setup left the bridge")
 	}
 	opts := in.Networks[name]
@@ -398,7 +378,7 @@ func TestFixtureInput(t *testing.T) {
 	if res := runNetavark(t, nv, "teardown", ns, in, pluginDir); res.code != 0 || res.stdout != "" {
 		t.Errorf("teardown: exit %d, stdout %q", res.code, res.stdout)
 	}
-	if linkExists(t, network.NetworkInterface) {
+	if nstest.LinkExists(t, network.NetworkInterface) {
 		t.Error("bridge left after teardown")
 	}
 }
