@@ -2,10 +2,12 @@ package dataplane
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,4 +93,37 @@ func netlinkRoute(r Route, linkIndex int) *netlink.Route {
 		route.Scope = netlink.SCOPE_LINK
 	}
 	return route
+}
+
+// bridgeHasPorts reports whether a link of the calling thread's namespace
+// has the bridge with index as its master. It asks the kernel only for the
+// links of that master (a filtered dump, as `ip link show master BR` makes)
+// instead of listing and decoding every link of the host, which with hundreds
+// of containers attached costs more than the rest of a teardown. A kernel
+// that ignores the filter sends every link, so each one's master is checked.
+func bridgeHasPorts(index int) (bool, error) {
+	msgs, err := retryDump(func() ([][]byte, error) {
+		req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+		req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(index))))
+		return req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, m := range msgs {
+		if len(m) < unix.SizeofIfInfomsg {
+			return false, errors.New("short link message")
+		}
+		attrs, err := nl.ParseRouteAttr(m[unix.SizeofIfInfomsg:])
+		if err != nil {
+			return false, fmt.Errorf("parse link message: %w", err)
+		}
+		for _, a := range attrs {
+			if a.Attr.Type == unix.IFLA_MASTER && len(a.Value) == 4 && int(nl.NativeEndian().Uint32(a.Value)) == index {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }

@@ -53,14 +53,12 @@ func deleteBridgeIfUnused(h *netlink.Handle, name string) error {
 	if _, ok := link.(*netlink.Bridge); !ok {
 		return nil
 	}
-	links, err := retryDump(h.LinkList)
+	used, err := bridgeHasPorts(link.Attrs().Index)
 	if err != nil {
-		return fmt.Errorf("list links: %w", err)
+		return fmt.Errorf("list the ports of bridge %s: %w", name, err)
 	}
-	for _, l := range links {
-		if l.Attrs().MasterIndex == link.Attrs().Index {
-			return nil
-		}
+	if used {
+		return nil
 	}
 	if err := h.LinkDel(link); err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete bridge %s: %w", name, err)
