@@ -21,7 +21,6 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"example.com/demo/internal/nstest"
 )
@@ -327,16 +326,7 @@ type netnsState struct {
 
 func inNetns(t testing.TB, path, ifName string) netnsState {
 	t.Helper()
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := nstest.Handle(t, path)
 	link, err := h.LinkByName(ifName)
 	if err != nil {
 		return netnsState{}

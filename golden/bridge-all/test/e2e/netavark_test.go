@@ -18,7 +18,6 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"example.com/demo/internal/nstest"
 	"example.com/demo/internal/protocol"
@@ -132,16 +131,7 @@ func container(network protocol.Network, ips ...string) protocol.NetavarkOptions
 // if there is no such link.
 func inNetns(t testing.TB, path, name string) (netlink.Link, []netip.Prefix) {
 	t.Helper()
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := nstest.Handle(t, path)
 	link, err := h.LinkByName(name)
 	if err != nil {
 		return nil, nil
@@ -386,16 +376,7 @@ func TestFixtureInput(t *testing.T) {
 // hasRoute reports whether the netns at path routes dst via gw.
 func hasRoute(t testing.TB, path, dst, gw string) bool {
 	t.Helper()
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := nstest.Handle(t, path)
 	routes, err := h.RouteList(nil, netlink.FAMILY_ALL)
 	if err != nil {
 		t.Fatal(err)

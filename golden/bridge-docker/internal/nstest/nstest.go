@@ -130,3 +130,20 @@ func LinkExists(t testing.TB, name string) bool {
 	}
 	return err == nil
 }
+
+// Handle opens a netlink handle in the network namespace at path, closed at
+// cleanup: the test's checks run in the namespace without switching threads.
+func Handle(t testing.TB, path string) *netlink.Handle {
+	t.Helper()
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		t.Fatalf("open netns %s: %v", path, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatalf("open netlink socket in %s: %v", path, err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}

@@ -15,7 +15,6 @@ import (
 	"example.com/demo/internal/nstest"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -86,22 +85,6 @@ func hostHandle(t testing.TB) *netlink.Handle {
 	return h
 }
 
-// nsHandle opens a netlink handle in the namespace at path.
-func nsHandle(t testing.TB, path string) *netlink.Handle {
-	t.Helper()
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		t.Fatalf("open netns %s: %v", path, err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatalf("open netlink socket in %s: %v", path, err)
-	}
-	t.Cleanup(h.Close)
-	return h
-}
-
 // lookup returns the link called name, or nil if there is none.
 func lookup(t testing.TB, h *netlink.Handle, name string) netlink.Link {
 	t.Helper()
@@ -165,7 +148,7 @@ func ports(t testing.TB, h *netlink.Handle, br netlink.Link) []string {
 // checkContainer checks that a's interface exists in its namespace as asked.
 func checkContainer(t testing.TB, a Attachment) {
 	t.Helper()
-	h := nsHandle(t, a.NetnsPath)
+	h := nstest.Handle(t, a.NetnsPath)
 	link := mustLookup(t, h, a.IfName)
 	if link.Attrs().Flags&net.FlagUp == 0 {
 		t.Errorf("%s is down", a.IfName)
@@ -250,7 +233,7 @@ func checkDetached(t testing.TB, b Bridge, a Attachment) {
 		}
 		return
 	}
-	if _, err := os.Stat(a.NetnsPath); err == nil && lookup(t, nsHandle(t, a.NetnsPath), a.IfName) != nil {
+	if _, err := os.Stat(a.NetnsPath); err == nil && lookup(t, nstest.Handle(t, a.NetnsPath), a.IfName) != nil {
 		t.Errorf("%s left in %s", a.IfName, a.NetnsPath)
 	}
 }
