@@ -8,43 +8,27 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// skipOrFail skips the test with the reason, or fails it when the
-// environment says that nothing may be skipped (TEST_NO_SKIP=1, as in CI).
-func skipOrFail(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("TEST_NO_SKIP") == "1" {
-		t.Fatalf("%s (TEST_NO_SKIP=1 forbids skipping)", reason)
-	}
-	t.Skip(reason)
-}
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/internal/testenv"
+)
 
 // requireRoot skips a test that makes network namespaces when not root.
 func requireRoot(t *testing.T) {
 	t.Helper()
 	if reason := needsRoot(); reason != "" {
-		skipOrFail(t, reason)
+		testenv.SkipOrFail(t, reason)
 	}
 }
 
-// findNetavark returns a netavark binary: $NETAVARK, else netavark in PATH,
-// else podman's usual places. It skips the test if there is none.
+// findNetavark returns a netavark binary, or skips the test if there is
+// none.
 func findNetavark(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("NETAVARK"); p != "" {
-		return p
+	p := testenv.Netavark()
+	if p == "" {
+		testenv.SkipOrFail(t, "no netavark: set NETAVARK or install netavark")
 	}
-	if p, err := exec.LookPath("netavark"); err == nil {
-		return p
-	}
-	for _, p := range []string{"/usr/libexec/podman/netavark", "/usr/lib/podman/netavark"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	skipOrFail(t, "no netavark: set NETAVARK or install netavark")
-	return ""
+	return p
 }
 
 // buildTimeout bounds each go build and make of the tests.

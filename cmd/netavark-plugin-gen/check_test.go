@@ -14,6 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/check"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/internal/testenv"
 )
 
 func TestNewCmdCheckFlags(t *testing.T) {
@@ -73,7 +74,7 @@ func TestNewCmdCheckFlags(t *testing.T) {
 // with TEST_NO_SKIP=1 their absence fails the script instead.
 func TestCheckScripts(t *testing.T) {
 	plugins := buildPlugins(t, t.TempDir())
-	netavark := findNetavark()
+	netavark := testenv.Netavark()
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/check",
 		UpdateScripts:       *update,
@@ -94,7 +95,7 @@ func TestCheckScripts(t *testing.T) {
 			default:
 				return false, errors.New("unknown condition " + cond)
 			}
-			if !ok && os.Getenv("TEST_NO_SKIP") == "1" {
+			if !ok && testenv.NoSkip() {
 				return false, errors.New("condition " + cond + " is false and TEST_NO_SKIP=1 forbids skipping")
 			}
 			return ok, nil
@@ -123,21 +124,4 @@ func buildPlugins(t *testing.T, dir string) string {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return dir
-}
-
-// findNetavark returns $NETAVARK, else netavark in PATH, else the first of
-// podman's usual places that exists, else "".
-func findNetavark() string {
-	if p := os.Getenv("NETAVARK"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("netavark"); err == nil {
-		return p
-	}
-	for _, p := range []string{"/usr/libexec/podman/netavark", "/usr/lib/podman/netavark"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
 }

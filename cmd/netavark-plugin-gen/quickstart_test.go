@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/internal/testenv"
 )
 
 // TestQuickstart runs the README's quickstart, the commands of the sh block
@@ -203,7 +205,7 @@ type quickstart struct {
 func newQuickstart(t *testing.T) *quickstart {
 	for _, tool := range []string{"go", "make"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			skipOrFail(t, "the quickstart needs "+tool+": "+err.Error())
+			testenv.SkipOrFail(t, "the quickstart needs "+tool+": "+err.Error())
 		}
 	}
 	tmp := t.TempDir()
@@ -305,7 +307,7 @@ func (q *quickstart) needPodman() {
 		return
 	}
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "the quickstart's podman commands need root: the plugin makes bridges and veth pairs")
+		testenv.SkipOrFail(t, "the quickstart's podman commands need root: the plugin makes bridges and veth pairs")
 	}
 	if q.installed == "" {
 		t.Fatal("the quickstart runs podman before make install")
@@ -314,7 +316,7 @@ func (q *quickstart) needPodman() {
 	if podman == "" {
 		p, err := exec.LookPath("podman")
 		if err != nil {
-			skipOrFail(t, "no podman: set PODMAN or run .ci/fetch-podman.sh, which prints one")
+			testenv.SkipOrFail(t, "no podman: set PODMAN or run .ci/fetch-podman.sh, which prints one")
 		}
 		podman = p
 	}
@@ -328,14 +330,14 @@ func (q *quickstart) needPodman() {
 		}
 	}
 	if runc == "" {
-		skipOrFail(t, "no runc: set RUNC or install runc")
+		testenv.SkipOrFail(t, "no runc: set RUNC or install runc")
 	}
 	busybox := os.Getenv("BUSYBOX")
 	if busybox == "" {
 		busybox = "/bin/busybox"
 	}
 	if err := staticELF(busybox); err != nil {
-		skipOrFail(t, fmt.Sprintf("no static busybox for the container (set BUSYBOX or install busybox-static): %v", err))
+		testenv.SkipOrFail(t, fmt.Sprintf("no static busybox for the container (set BUSYBOX or install busybox-static): %v", err))
 	}
 	q.rootfs = filepath.Join(q.tmp, "rootfs")
 	if err := buildRootfs(q.rootfs, busybox); err != nil {
@@ -450,7 +452,7 @@ func (q *quickstart) networkCreate(l quickstartLine, args []string) {
 	}
 	q.bridge = n.NetworkInterface
 	if _, err := net.InterfaceByName(q.bridge); err == nil {
-		skipOrFail(t, fmt.Sprintf("the host already has a link %s, the bridge of a %s network of its own: the quickstart would join it", q.bridge, name))
+		testenv.SkipOrFail(t, fmt.Sprintf("the host already has a link %s, the bridge of a %s network of its own: the quickstart would join it", q.bridge, name))
 	}
 }
 
@@ -620,14 +622,4 @@ func buildRootfs(dir, busybox string) error {
 		}
 	}
 	return nil
-}
-
-// skipOrFail skips the test for a missing prerequisite, or fails it when
-// TEST_NO_SKIP=1, so that CI cannot pass by running nothing.
-func skipOrFail(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("TEST_NO_SKIP") == "1" {
-		t.Fatal(reason + " (TEST_NO_SKIP=1 forbids skipping)")
-	}
-	t.Skip(reason)
 }
