@@ -76,7 +76,7 @@ func (c Config) Validate() error {
 	if err := module.CheckPath(c.Module); err != nil {
 		return fmt.Errorf("invalid module path %q: %w", c.Module, err)
 	}
-	if _, err := templateNames(c.Template); err != nil {
+	if _, err := templateName(c.Template); err != nil {
 		return err
 	}
 	for i, r := range c.Runtimes {

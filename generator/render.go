@@ -76,9 +76,9 @@ func Templates() []string {
 	return names
 }
 
-// templateNames returns the name of the template to use for name, which may
+// templateName returns the name of the template to use for name, which may
 // be empty for the default, or an error listing the known ones.
-func templateNames(name string) (string, error) {
+func templateName(name string) (string, error) {
 	if name == "" {
 		name = DefaultTemplate
 	}
@@ -94,7 +94,7 @@ func Render(c Config) (FileSet, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	tmplName, _ := templateNames(c.Template)
+	tmplName, _ := templateName(c.Template)
 	runtimes := c.runtimes()
 	d := data{
 		Name:       c.Name,
