@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -13,21 +14,30 @@ import (
 	"strings"
 
 	"example.com/demo/internal/dataplane"
+	"example.com/demo/internal/firewall"
 	"example.com/demo/internal/protocol"
 )
 
 // Network options (podman network create -o KEY=VALUE) the driver knows.
 const (
-	optBridge = "bridge" // name of the host bridge
-	optMTU    = "mtu"    // MTU of the bridge and the containers' interfaces
+	optBridge   = "bridge"   // name of the host bridge
+	optMTU      = "mtu"      // MTU of the bridge and the containers' interfaces
+	optMetric   = "metric"   // metric of the containers' default routes (default 100)
+	optIsolate  = "isolate"  // true, strict or false: see firewall.Isolation
+	optFirewall = "firewall" // nftables (the default) or none
 )
 
 // networkOptions and containerOptions are the option keys accepted on a
 // network and on a container's attachment (--network NAME:KEY=VALUE).
 var (
-	networkOptions   = []string{optBridge, optMTU}
+	networkOptions   = []string{optBridge, optMTU, optMetric, optIsolate, optFirewall}
 	containerOptions = []string{optMTU}
 )
+
+// defaultMetric is the metric of the containers' default routes, as
+// netavark's: another network of the container may come first with a lower
+// one.
+const defaultMetric = 100
 
 // maxIfNameLen is the longest Linux interface name (IFNAMSIZ - 1).
 const maxIfNameLen = 15
@@ -38,6 +48,11 @@ type config struct {
 	subnets  []protocol.Subnet
 	routes   []dataplane.Route
 	internal bool
+	metric   uint32
+	// fw is the network as the firewall sees it; firewall is false when
+	// the network's firewall option is none.
+	fw       firewall.Network
+	firewall bool
 }
 
 // parseNetwork validates network and returns its settings. It makes no
@@ -51,8 +66,20 @@ func parseNetwork(network protocol.Network) (config, error) {
 	if cfg.bridge.Name, err = bridgeName(network); err != nil {
 		return config{}, err
 	}
+	cfg.bridge.Owner = Name
+	cfg.bridge.Internal = network.Internal
 	if cfg.bridge.MTU, err = parseMTU(network.Options[optMTU]); err != nil {
 		return config{}, err
+	}
+	if cfg.metric, err = parseMetric(network.Options[optMetric]); err != nil {
+		return config{}, err
+	}
+	if cfg.firewall, err = parseFirewall(network.Options[optFirewall]); err != nil {
+		return config{}, err
+	}
+	cfg.fw = firewall.Network{Name: network.Name, Bridge: cfg.bridge.Name, Internal: network.Internal}
+	if cfg.fw.Isolate, err = firewall.ParseIsolation(network.Options[optIsolate]); err != nil {
+		return config{}, fmt.Errorf("network option %w", err)
 	}
 	switch driver := network.IPAMOptions["driver"]; driver {
 	case "", "host-local", "none":
@@ -77,6 +104,7 @@ func parseNetwork(network protocol.Network) (config, error) {
 		}
 		s.Subnet = protocol.IPNet{Prefix: prefix}
 		cfg.subnets = append(cfg.subnets, s)
+		cfg.fw.Subnets = append(cfg.fw.Subnets, prefix)
 	}
 	for _, r := range network.Routes {
 		route, err := parseRoute(r)
@@ -139,6 +167,31 @@ func parseMTU(s string) (int, error) {
 		return 0, fmt.Errorf("invalid %s %q: want a number from 68 to 65535", optMTU, s)
 	}
 	return mtu, nil
+}
+
+// parseMetric parses a metric option; "" means defaultMetric.
+func parseMetric(s string) (uint32, error) {
+	if s == "" {
+		return defaultMetric, nil
+	}
+	m, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("invalid %s %q: want a number from 0 to %d", optMetric, s, uint32(math.MaxUint32))
+	}
+	return uint32(m), nil
+}
+
+// parseFirewall parses the firewall option: whether the plugin keeps the
+// network's nftables rules (nftables, the default) or leaves them to the
+// host's operator (none).
+func parseFirewall(s string) (bool, error) {
+	switch s {
+	case "", "nftables":
+		return true, nil
+	case "none":
+		return false, nil
+	}
+	return false, fmt.Errorf("invalid %s %q: want nftables or none", optFirewall, s)
 }
 
 // checkOptions refuses option keys that are not in known.
@@ -215,7 +268,7 @@ func (cfg config) attachment(netns string, req protocol.NetworkPluginExec) (data
 		s := cfg.subnets[i]
 		att.Addresses = append(att.Addresses, netip.PrefixFrom(ip, s.Subnet.Bits()))
 		if s.Gateway.IsValid() && !cfg.internal {
-			att.Routes = append(att.Routes, dataplane.Route{Destination: defaultRoute(ip), Gateway: s.Gateway})
+			att.Routes = append(att.Routes, dataplane.Route{Destination: defaultRoute(ip), Gateway: s.Gateway, Metric: cfg.metric})
 		}
 	}
 	for _, r := range cfg.routes {
@@ -245,6 +298,28 @@ func defaultRoute(ip netip.Addr) netip.Prefix {
 		return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 	}
 	return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+}
+
+// container is the container of req as the firewall sees it, with its
+// published ports. A network with firewall=none publishes none, and refuses
+// a container that asks for some rather than leave them unreachable.
+func (cfg config) container(req protocol.NetworkPluginExec) (firewall.Container, error) {
+	c := firewall.Container{ID: req.ContainerID, Name: req.ContainerName, Addresses: req.NetworkOptions.StaticIPs}
+	mappings := make([]firewall.PortMapping, len(req.PortMappings))
+	for i, m := range req.PortMappings {
+		mappings[i] = firewall.PortMapping{HostIP: m.HostIP, Protocol: m.Protocol, HostPort: int(m.HostPort),
+			ContainerPort: int(m.ContainerPort), Range: int(m.Range)}
+	}
+	if !cfg.firewall {
+		if len(mappings) > 0 {
+			return firewall.Container{}, fmt.Errorf("network %s has %s=none: this driver publishes no ports on it; "+
+				"publish them with your own rules", cfg.fw.Name, optFirewall)
+		}
+		return c, nil
+	}
+	var err error
+	c.Ports, err = cfg.fw.ParsePorts(mappings, firewall.NetavarkFields)
+	return c, err
 }
 
 // status is what setup reports to netavark for the attached interface.

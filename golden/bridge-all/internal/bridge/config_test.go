@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
+	"example.com/demo/internal/firewall"
 	"example.com/demo/internal/protocol"
 )
 
@@ -47,6 +49,24 @@ func TestCreate(t *testing.T) {
 	}
 }
 
+// TestCreateFillsGateways checks that every subnet comes back with a
+// gateway, internal networks' too, which podman leaves without.
+func TestCreateFillsGateways(t *testing.T) {
+	in := network(t, `{"name":"n","id":"i","driver":"d","internal":true,"subnets":[{"subnet":"10.1.0.0/24"},
+		{"subnet":"fd01::/64","gateway":"fd01::fe"},{"subnet":"10.2.0.8/31"}]}`)
+	out, err := New("test").Create(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range out.Subnets {
+		got = append(got, s.Gateway.String())
+	}
+	if want := []string{"10.1.0.1", "fd01::fe", "invalid IP"}; !slices.Equal(got, want) {
+		t.Errorf("gateways %v, want %v", got, want)
+	}
+}
+
 func TestBridgeName(t *testing.T) {
 	tests := []struct {
 		network protocol.Network
@@ -82,7 +102,7 @@ func TestCreateRefuses(t *testing.T) {
 	tests := []struct {
 		name, doc, want string
 	}{
-		{"unknown option", `{"name":"n","id":"i","driver":"d","options":{"colour":"red"}}`, `unknown network option "colour" (known: bridge, mtu)`},
+		{"unknown option", `{"name":"n","id":"i","driver":"d","options":{"colour":"red"}}`, `unknown network option "colour" (known: bridge, mtu, metric, isolate, firewall)`},
 		{"bad mtu", `{"name":"n","id":"i","driver":"d","options":{"mtu":"9x"}}`, `invalid mtu "9x"`},
 		{"tiny mtu", `{"name":"n","id":"i","driver":"d","options":{"mtu":"10"}}`, `invalid mtu "10"`},
 		{"long bridge", `{"name":"n","id":"i","driver":"d","options":{"bridge":"a-very-long-bridge"}}`, "longer than 15"},
@@ -95,6 +115,12 @@ func TestCreateRefuses(t *testing.T) {
 		{"blackhole route", `{"name":"n","id":"i","driver":"d","routes":[{"destination":"10.9.0.0/16","route_type":"blackhole"}]}`, `route type "blackhole"`},
 		{"route without gateway", `{"name":"n","id":"i","driver":"d","routes":[{"destination":"10.9.0.0/16"}]}`, "no gateway"},
 		{"route of mixed families", `{"name":"n","id":"i","driver":"d","routes":[{"destination":"10.9.0.0/16","gateway":"fd00::1"}]}`, "other IP version"},
+		{"no subnet", `{"name":"n","id":"i","driver":"d"}`, "network has no subnet"},
+		{"bridge that is no bridge", `{"name":"n","id":"i","driver":"d","subnets":[{"subnet":"10.1.0.0/24"}],"options":{"bridge":"lo"}}`,
+			"lo exists and is not a bridge (its type is device)"},
+		{"bad isolate", `{"name":"n","id":"i","driver":"d","options":{"isolate":"yes"}}`, `network option isolate "yes": want true, strict or false`},
+		{"bad firewall", `{"name":"n","id":"i","driver":"d","options":{"firewall":"iptables"}}`, `invalid firewall "iptables": want nftables or none`},
+		{"bad metric", `{"name":"n","id":"i","driver":"d","options":{"metric":"-1"}}`, `invalid metric "-1"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,10 +176,66 @@ func TestAttachment(t *testing.T) {
 		t.Errorf("detachment %+v does not name the attachment's interfaces", det)
 	}
 
+	if att.Routes[0].Metric != defaultMetric {
+		t.Errorf("default route metric %d, want %d", att.Routes[0].Metric, defaultMetric)
+	}
+	req.Network.Options["metric"] = "50"
+	cfg, _ = parseNetwork(req.Network)
+	if att, _ := cfg.attachment("/run/netns/x", req); att.Routes[0].Metric != 50 {
+		t.Errorf("default route metric %d, want the option's 50", att.Routes[0].Metric)
+	}
+
 	req.Network.Internal = true
 	cfg, _ = parseNetwork(req.Network)
 	if att, _ := cfg.attachment("/run/netns/x", req); len(att.Routes) != 1 {
 		t.Errorf("internal network: routes %+v, want no default route", att.Routes)
+	}
+}
+
+// TestContainerPorts checks the translation of port_mappings for the
+// firewall, and that the network's options reach it.
+func TestContainerPorts(t *testing.T) {
+	req := request(t, "10.91.0.5")
+	req.Network.Options["isolate"] = "strict"
+	req.PortMappings = []protocol.PortMapping{
+		{HostPort: 8080, ContainerPort: 80, Range: 1, Protocol: "tcp,udp"},
+		{HostIP: "127.0.0.1", HostPort: 9000, ContainerPort: 9000, Range: 3, Protocol: "sctp"},
+	}
+	cfg, err := parseNetwork(req.Network)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.firewall || cfg.fw.Isolate != firewall.IsolateStrict || cfg.fw.Bridge != "br-basic" ||
+		!slices.Equal(cfg.fw.Subnets, []netip.Prefix{netip.MustParsePrefix("10.91.0.0/24")}) {
+		t.Errorf("firewall network %+v (firewall %v)", cfg.fw, cfg.firewall)
+	}
+	c, err := cfg.container(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.Ports {
+		got = append(got, p.String())
+	}
+	if want := []string{"8080/tcp", "8080/udp", "127.0.0.1:9000-9002/sctp"}; !slices.Equal(got, want) {
+		t.Errorf("ports %v, want %v", got, want)
+	}
+	if c.ID != req.ContainerID || c.Name != req.ContainerName || !slices.Equal(c.Addresses, req.NetworkOptions.StaticIPs) {
+		t.Errorf("container %+v", c)
+	}
+
+	req.PortMappings[0].HostIP = "fd00::1"
+	if _, err := cfg.container(req); err == nil || !strings.Contains(err.Error(), "host_ip fd00::1 is an IPv6 address, and network basic has no IPv6 subnet") {
+		t.Errorf("IPv6 host_ip on an IPv4 network: %v", err)
+	}
+	req.Network.Options["firewall"] = "none"
+	cfg, _ = parseNetwork(req.Network)
+	if _, err := cfg.container(req); err == nil || !strings.Contains(err.Error(), "firewall=none") {
+		t.Errorf("ports on a firewall=none network: %v, want them refused", err)
+	}
+	req.PortMappings = nil
+	if _, err := cfg.container(req); err != nil {
+		t.Errorf("firewall=none without ports: %v", err)
 	}
 }
 

@@ -40,6 +40,7 @@ import (
 
 	"example.com/demo/internal/bridge"
 	"example.com/demo/internal/dataplane"
+	"example.com/demo/internal/firewall"
 )
 
 // SupportedVersions are the CNI spec versions the plugin speaks. CHECK
@@ -50,21 +51,26 @@ var SupportedVersions = version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0
 // interface that is attached already. The spec reserves codes below 100.
 const ErrAttachmentExists uint = 100
 
-// Plugin runs CNI commands over package dataplane.
+// Plugin runs CNI commands over packages dataplane and firewall.
 type Plugin struct {
 	// LockDir holds the bridge locks. It is the netavark front end's, so
 	// that the two serialise on a bridge they share.
 	LockDir string
-	log     *slog.Logger
+	// Firewall keeps the networks' nftables rules, in the netavark front
+	// end's table.
+	Firewall *firewall.Firewall
+	log      *slog.Logger
 	// cniVersion is the configuration's, for the error object.
 	cniVersion string
 }
 
-// New returns a Plugin that logs to stderr, which runtimes pass on.
+// New returns a Plugin that logs to stderr, which runtimes pass on, as
+// bridge.LogEnv says: by default not at all.
 func New() *Plugin {
 	return &Plugin{
-		LockDir: bridge.DefaultLockDir,
-		log:     slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		LockDir:  bridge.DefaultLockDir,
+		Firewall: &firewall.Firewall{Table: bridge.Name, LockDir: bridge.DefaultLockDir},
+		log:      bridge.NewLogger(os.Stderr, os.Getenv(bridge.LogEnv)),
 	}
 }
 
@@ -182,11 +188,11 @@ func (p *Plugin) add(ctx context.Context, c *config, args *skel.CmdArgs) (_ *cur
 	hostIfName := c.hostIfName(args.ContainerID, args.IfName)
 	st := openStore(c.dataDir, c.Name)
 
-	unlock, err := dataplane.Lock(p.LockDir, c.bridge.Name)
+	lock, err := dataplane.Lock(p.LockDir, c.bridge.Name)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer lock.Unlock()
 	switch exists, err := st.exists(hostIfName); {
 	case err != nil:
 		return nil, err
@@ -210,6 +216,13 @@ func (p *Plugin) add(ctx context.Context, c *config, args *skel.CmdArgs) (_ *cur
 	}
 
 	b, att, rec := c.attachment(args, hostIfName, addr)
+	fw := c.firewallNetwork(b.Name, att.Addresses)
+	if c.firewall {
+		if err := fw.CheckPorts(c.ports, c.hostIPField); err != nil {
+			return nil, invalidConfig(err)
+		}
+		rec.Ports = c.ports
+	}
 	// The record comes first, so that GC can remove what a crash in Attach
 	// would leave.
 	if err := st.put(rec); err != nil {
@@ -227,20 +240,22 @@ func (p *Plugin) add(ctx context.Context, c *config, args *skel.CmdArgs) (_ *cur
 		return nil, fmt.Errorf("attach container %s to network %s: %w", args.ContainerID, c.Name, err)
 	}
 	bridgeMAC, hostMAC, err := dataplane.HostMACs(b, att)
+	if err == nil && c.firewall {
+		err = p.Firewall.Add(fw, rec.container())
+	}
 	if err != nil {
-		if derr := dataplane.Detach(b, att); derr != nil {
+		if det, derr := dataplane.Detach(b, att); derr != nil {
 			err = errors.Join(err, fmt.Errorf("roll back: %w", derr))
+		} else if det.BridgeGone {
+			lock.RemoveOnUnlock()
 		}
 		return nil, err
 	}
 	success = true
 
 	p.log.Info("attached", "network", c.Name, "container", args.ContainerID, "ifname", args.IfName,
-		"bridge", b.Name, "veth", hostIfName, "addresses", att.Addresses, "source", addr.source, "labels", labelsAttr(rec.Labels))
-	if n := len(rec.PortMappings); n > 0 {
-		p.log.Warn("port mappings recorded but not applied: this plugin does no NAT; chain the portmap plugin",
-			"network", c.Name, "container", args.ContainerID, "count", n)
-	}
+		"bridge", b.Name, "veth", hostIfName, "addresses", att.Addresses, "source", addr.source,
+		"ports", len(rec.Ports), "labels", labelsAttr(rec.Labels))
 
 	out := prev
 	if out == nil {
@@ -300,7 +315,6 @@ func (c *config) attachment(args *skel.CmdArgs, hostIfName string, addr addressi
 		AddressSource: addr.source,
 		IPAM:          c.IPAM.Type,
 		Labels:        c.labels(),
-		PortMappings:  c.RuntimeConfig.PortMappings,
 	}
 	return b, att, rec
 }
@@ -313,15 +327,17 @@ func (c *config) attachment(args *skel.CmdArgs, hostIfName string, addr addressi
 func (p *Plugin) del(ctx context.Context, c *config, args *skel.CmdArgs) error {
 	hostIfName := c.hostIfName(args.ContainerID, args.IfName)
 	st := openStore(c.dataDir, c.Name)
-	bridgeName := c.bridge.Name
-	if rec, err := st.get(hostIfName); err == nil {
-		bridgeName = rec.Bridge
+	rec, err := st.get(hostIfName)
+	if err != nil {
+		// Without the record the veth pair and the network's rules can
+		// still go; the container's ports were never published.
+		rec = record{ContainerID: args.ContainerID, IfName: args.IfName, Bridge: c.bridge.Name}
 	}
-	unlock, err := dataplane.Lock(p.LockDir, bridgeName)
+	lock, err := dataplane.Lock(p.LockDir, rec.Bridge)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer lock.Unlock()
 
 	// The IPAM plugin releases the addresses while the kernel deletes the
 	// veth pair, which is mostly waiting, for tens of milliseconds: DEL
@@ -334,7 +350,7 @@ func (p *Plugin) del(ctx context.Context, c *config, args *skel.CmdArgs) error {
 		released <- nil
 	}
 	var errs []error
-	if err := dataplane.Detach(dataplane.Bridge{Name: bridgeName}, dataplane.Attachment{HostIfName: hostIfName}); err != nil {
+	if err := p.detach(c, lock, rec, hostIfName); err != nil {
 		errs = append(errs, fmt.Errorf("detach container %s from network %s: %w", args.ContainerID, c.Name, err))
 	}
 	if err := <-released; err != nil {
@@ -398,6 +414,31 @@ func (p *Plugin) check(ctx context.Context, c *config, args *skel.CmdArgs) error
 	if err := dataplane.Check(dataplane.Bridge{Name: rec.Bridge}, att); err != nil {
 		return fmt.Errorf("check container %s on network %s: %w", args.ContainerID, c.Name, err)
 	}
+	if c.firewall {
+		if err := p.Firewall.Check(c.firewallNetwork(rec.Bridge, rec.Addresses), rec.container()); err != nil {
+			return fmt.Errorf("check container %s on network %s: %w", args.ContainerID, c.Name, err)
+		}
+	}
+	return nil
+}
+
+// detach removes the recorded attachment's veth pair and firewall
+// elements, and with the network's last container its bridge (and the
+// bridge's lock file) and firewall rules. The caller holds lock.
+func (p *Plugin) detach(c *config, lock *dataplane.FileLock, rec record, hostIfName string) error {
+	b := dataplane.Bridge{Name: rec.Bridge, Owner: bridge.Name}
+	det, err := dataplane.Detach(b, dataplane.Attachment{HostIfName: hostIfName})
+	if err != nil {
+		return err
+	}
+	if c.firewall {
+		if err := p.Firewall.Remove(c.firewallNetwork(rec.Bridge, rec.Addresses), rec.container(), det.Empty); err != nil {
+			return err
+		}
+	}
+	if det.BridgeGone {
+		lock.RemoveOnUnlock()
+	}
 	return nil
 }
 
@@ -445,21 +486,23 @@ func (p *Plugin) collect(ctx context.Context, c *config, st store, hostIfName st
 		}
 		bridgeName = rec.Bridge
 	}
-	unlock, err := dataplane.Lock(p.LockDir, bridgeName)
+	lock, err := dataplane.Lock(p.LockDir, bridgeName)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer lock.Unlock()
 	rec, rerr := st.get(hostIfName)
 	switch {
 	case errors.Is(rerr, fs.ErrNotExist):
 		return nil
 	case rerr == nil && valid[types.GCAttachment{ContainerID: rec.ContainerID, IfName: rec.IfName}]:
 		return nil
+	case rerr != nil:
+		rec = record{Bridge: bridgeName}
 	}
 
 	var errs []error
-	if err := dataplane.Detach(dataplane.Bridge{Name: bridgeName}, dataplane.Attachment{HostIfName: hostIfName}); err != nil {
+	if err := p.detach(c, lock, rec, hostIfName); err != nil {
 		errs = append(errs, fmt.Errorf("gc %s: %w", hostIfName, err))
 	}
 	switch {

@@ -8,12 +8,12 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/containernetworking/cni/pkg/types"
 
 	"example.com/demo/internal/bridge"
 	"example.com/demo/internal/dataplane"
+	"example.com/demo/internal/firewall"
 )
 
 // DefaultDataDir is where the plugin records its attachments, one directory
@@ -44,6 +44,14 @@ type NetConf struct {
 	Gateways []string `json:"gateways,omitempty"`
 	// DataDir is where attachments are recorded (default DefaultDataDir).
 	DataDir string `json:"dataDir,omitempty"`
+	// IPMasq masquerades the containers' traffic to anything outside
+	// their subnets, as the reference bridge plugin's ipMasq.
+	IPMasq bool `json:"ipMasq,omitempty"`
+	// Isolate is true, strict or false, as the netavark front end's
+	// isolate option; Firewall is nftables (the default) or none, for
+	// hosts whose operators keep the rules themselves.
+	Isolate  string `json:"isolate,omitempty"`
+	Firewall string `json:"firewall,omitempty"`
 
 	RuntimeConfig RuntimeConfig `json:"runtimeConfig,omitempty"`
 	Args          *Args         `json:"args,omitempty"`
@@ -56,8 +64,7 @@ type RuntimeConfig struct {
 	IPs []string `json:"ips,omitempty"`
 	// MAC is the container interface's address.
 	MAC string `json:"mac,omitempty"`
-	// PortMappings are recorded with the attachment but not applied: this
-	// plugin has no NAT. Chain the portmap plugin to apply them.
+	// PortMappings are the container's published ports.
 	PortMappings []PortMapping `json:"portMappings,omitempty"`
 }
 
@@ -80,6 +87,17 @@ type ArgsCNI struct {
 	IPs []string `json:"ips,omitempty"`
 	// Labels are recorded with the attachment and logged.
 	Labels []Label `json:"labels,omitempty"`
+	// PortMappings are published ports in the older convention, used
+	// when runtimeConfig.portMappings has none.
+	PortMappings []ArgsPortMapping `json:"port_mappings,omitempty"`
+}
+
+// ArgsPortMapping is one of args.cni.port_mappings.
+type ArgsPortMapping struct {
+	HostPort      int    `json:"host_port"`
+	ContainerPort int    `json:"container_port"`
+	Protocol      string `json:"protocol,omitempty"`
+	HostIP        string `json:"host_ip,omitempty"`
 }
 
 // Label is one of args.cni.labels.
@@ -97,6 +115,13 @@ type config struct {
 	mac       net.HardwareAddr
 	dataDir   string
 	isGateway bool
+	// isolate and firewall are the parsed options; ports are the
+	// container's published ports from either place, whose host address
+	// field is named hostIPField.
+	isolate     firewall.Isolation
+	firewall    bool
+	ports       []firewall.Port
+	hostIPField string
 }
 
 // parseConfig decodes and validates stdin. It makes no system call, so a bad
@@ -123,6 +148,7 @@ func (c *config) validate() error {
 	if err := bridge.CheckIfName(c.bridge.Name); err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
+	c.bridge.Owner = bridge.Name
 	var err error
 	if c.bridge.MTU, err = bridge.ParseMTU(c.MTU.String()); err != nil {
 		return err
@@ -150,29 +176,59 @@ func (c *config) validate() error {
 			return fmt.Errorf("runtimeConfig.mac: %w", err)
 		}
 	}
-	for _, pm := range c.RuntimeConfig.PortMappings {
-		if err := pm.validate(); err != nil {
-			return fmt.Errorf("runtimeConfig.portMappings: %w", err)
-		}
+	if c.isolate, err = firewall.ParseIsolation(c.Isolate); err != nil {
+		return err
 	}
+	switch c.Firewall {
+	case "", "nftables":
+		c.firewall = true
+	case "none":
+	default:
+		return fmt.Errorf("firewall %q: want nftables or none", c.Firewall)
+	}
+	mappings, fields := c.publishedPorts()
+	if c.ports, err = firewall.ParsePorts(mappings, fields); err != nil {
+		return err
+	}
+	c.hostIPField = fields.HostIP
 	return nil
 }
 
-func (pm PortMapping) validate() error {
-	switch {
-	case pm.HostPort < 1 || pm.HostPort > 65535:
-		return fmt.Errorf("hostPort %d is not a port number", pm.HostPort)
-	case pm.ContainerPort < 1 || pm.ContainerPort > 65535:
-		return fmt.Errorf("containerPort %d is not a port number", pm.ContainerPort)
-	case !slices.Contains([]string{"", "tcp", "udp", "sctp"}, strings.ToLower(pm.Protocol)):
-		return fmt.Errorf("protocol %q is not tcp, udp or sctp", pm.Protocol)
+// publishedPorts returns the port mappings of the runtimeConfig capability,
+// or if it has none those of args.cni.port_mappings, and their field names.
+// ADD checks them against the container's address families.
+func (c *config) publishedPorts() ([]firewall.PortMapping, firewall.Fields) {
+	if pms := c.RuntimeConfig.PortMappings; len(pms) > 0 {
+		out := make([]firewall.PortMapping, len(pms))
+		for i, pm := range pms {
+			out[i] = firewall.PortMapping{HostIP: pm.HostIP, Protocol: pm.Protocol, HostPort: pm.HostPort, ContainerPort: pm.ContainerPort}
+		}
+		return out, firewall.Fields{List: "runtimeConfig.portMappings", HostIP: "hostIP", Protocol: "protocol",
+			HostPort: "hostPort", ContainerPort: "containerPort", Range: "range"}
 	}
-	if pm.HostIP != "" {
-		if _, err := netip.ParseAddr(pm.HostIP); err != nil {
-			return fmt.Errorf("hostIP: %w", err)
+	fields := firewall.NetavarkFields
+	fields.List = "args.cni.port_mappings"
+	if c.Args == nil || c.Args.CNI == nil {
+		return nil, fields
+	}
+	out := make([]firewall.PortMapping, len(c.Args.CNI.PortMappings))
+	for i, pm := range c.Args.CNI.PortMappings {
+		out[i] = firewall.PortMapping{HostIP: pm.HostIP, Protocol: pm.Protocol, HostPort: pm.HostPort, ContainerPort: pm.ContainerPort}
+	}
+	return out, fields
+}
+
+// firewallNetwork is the network as the firewall sees it, for a container
+// with addrs: a CNI configuration names no subnets, so they are those of
+// the container's addresses.
+func (c *config) firewallNetwork(bridge string, addrs []netip.Prefix) firewall.Network {
+	n := firewall.Network{Name: c.Name, Bridge: bridge, NoMasquerade: !c.IPMasq, Isolate: c.isolate}
+	for _, a := range addrs {
+		if s := a.Masked(); !slices.Contains(n.Subnets, s) {
+			n.Subnets = append(n.Subnets, s)
 		}
 	}
-	return nil
+	return n
 }
 
 // labels returns args.cni.labels.

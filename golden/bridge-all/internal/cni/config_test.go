@@ -144,6 +144,15 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("labels = %v", c.labels())
 	case c.hostIfName("ctr", "eth0") == c.hostIfName("ctr", "eth1"):
 		t.Error("two interfaces of a container share a host interface name")
+	case len(c.ports) != 1 || c.ports[0].String() != "8080/tcp" || !c.firewall || c.IPMasq:
+		t.Errorf("ports = %v, firewall %v, ipMasq %v; want 8080/tcp, the firewall, no masquerade", c.ports, c.firewall, c.IPMasq)
+	}
+
+	// The older convention is read when the capability gives no ports.
+	c = conf(t, `{"cniVersion": "1.1.0", "name": "web", "type": "demo-cni", "ipMasq": true,
+		"args": {"cni": {"port_mappings": [{"host_port": 8080, "container_port": 80, "protocol": "udp"}]}}}`)
+	if len(c.ports) != 1 || c.ports[0].String() != "8080/udp" || !c.IPMasq {
+		t.Errorf("args.cni.port_mappings: ports = %v, ipMasq %v", c.ports, c.IPMasq)
 	}
 
 	tests := []struct {
@@ -159,8 +168,16 @@ func TestParseConfig(t *testing.T) {
 		{"bad gateway", `, "gateways": ["10.1.0"]`, types.ErrInvalidNetworkConfig, "gateways"},
 		{"relative dataDir", `, "dataDir": "state"`, types.ErrInvalidNetworkConfig, "not an absolute path"},
 		{"bad MAC", `, "runtimeConfig": {"mac": "02:42"}`, types.ErrInvalidNetworkConfig, "runtimeConfig.mac"},
-		{"bad host port", `, "runtimeConfig": {"portMappings": [{"hostPort": 0, "containerPort": 80}]}`, types.ErrInvalidNetworkConfig, "hostPort 0"},
-		{"bad protocol", `, "runtimeConfig": {"portMappings": [{"hostPort": 80, "containerPort": 80, "protocol": "icmp"}]}`, types.ErrInvalidNetworkConfig, `protocol "icmp"`},
+		{"bad host port", `, "runtimeConfig": {"portMappings": [{"hostPort": 0, "containerPort": 80}]}`, types.ErrInvalidNetworkConfig,
+			"runtimeConfig.portMappings[0].hostPort: 0 is not a port number"},
+		{"bad protocol", `, "runtimeConfig": {"portMappings": [{"hostPort": 80, "containerPort": 80, "protocol": "icmp"}]}`, types.ErrInvalidNetworkConfig,
+			`runtimeConfig.portMappings[0].protocol: "icmp" is not tcp, udp or sctp`},
+		{"bad host ip", `, "runtimeConfig": {"portMappings": [{"hostPort": 80, "containerPort": 80, "hostIP": "x"}]}`, types.ErrInvalidNetworkConfig,
+			`runtimeConfig.portMappings[0].hostIP: "x" is not an IP address`},
+		{"old convention", `, "args": {"cni": {"port_mappings": [{"host_port": 80, "container_port": 70000}]}}`, types.ErrInvalidNetworkConfig,
+			"args.cni.port_mappings[0].container_port: 70000 is not a port number"},
+		{"bad isolate", `, "isolate": "yes"`, types.ErrInvalidNetworkConfig, `isolate "yes"`},
+		{"bad firewall", `, "firewall": "iptables"`, types.ErrInvalidNetworkConfig, `firewall "iptables"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"example.com/demo/internal/firewall"
 )
 
 // record is what the plugin remembers of one attachment. GC needs it: it
@@ -31,8 +33,17 @@ type record struct {
 	// empty when they were requested without an ipam section.
 	IPAM   string  `json:"ipam,omitempty"`
 	Labels []Label `json:"labels,omitempty"`
-	// PortMappings are recorded, not applied.
-	PortMappings []PortMapping `json:"portMappings,omitempty"`
+	// Ports are the ports published for the container, as applied.
+	Ports []firewall.Port `json:"ports,omitempty"`
+}
+
+// container is the recorded attachment as the firewall sees it.
+func (r record) container() firewall.Container {
+	c := firewall.Container{ID: r.ContainerID + "/" + r.IfName, Name: r.ContainerID[:min(len(r.ContainerID), 12)] + " " + r.IfName, Ports: r.Ports}
+	for _, a := range r.Addresses {
+		c.Addresses = append(c.Addresses, a.Addr())
+	}
+	return c
 }
 
 // store keeps the records of one network, a file each named after the

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"example.com/demo/internal/firewall"
 )
 
 func TestStore(t *testing.T) {
@@ -21,8 +23,8 @@ func TestStore(t *testing.T) {
 		Labels: []Label{
 			{Key: "app", Value: "web"},
 		},
-		PortMappings: []PortMapping{
-			{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
+		Ports: []firewall.Port{
+			{Protocol: firewall.TCP, HostPort: 8080, ContainerPort: 80, Range: 1},
 		},
 	}
 	b := record{ContainerID: "ctr-b", IfName: "eth0", Bridge: "br-net", HostIfName: "vethbbbbbbbbbbb", IPAM: "host-local"}

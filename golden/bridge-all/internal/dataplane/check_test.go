@@ -49,7 +49,7 @@ func TestCheck(t *testing.T) {
 		})
 	}
 
-	if err := Detach(b, a); err != nil {
+	if _, err := Detach(b, a); err != nil {
 		t.Fatalf("Detach: %v", err)
 	}
 	if err := Check(b, a); err == nil {

@@ -11,12 +11,14 @@
 // has no ports left, the bridge. Both read and change the bridge, which
 // containers share, so callers hold Lock for the bridge around each call.
 //
-// What this package leaves alone: sysctls, the firewall, IPAM and DNS.
-// In particular it does not turn on IP forwarding: whether a network may
-// reach beyond the host (an internal network must not) is decided by the
-// front end's firewall step, as in netavark. The container side needs no
-// sysctl either, because its IPv6 addresses are added without duplicate
-// address detection.
+// Like netavark's bridge driver, Attach sets the sysctls that forwarding
+// needs: the host's IPv4 (and, for a bridge with IPv6 gateways, IPv6)
+// forwarding for a network that is not internal, route_localnet on a new
+// bridge (so that the host reaches published ports on 127.0.0.1), loose
+// reverse path filtering, and forwarding off on an internal bridge. The
+// container side needs no sysctl, because its IPv6 addresses are added
+// without duplicate address detection. What this package leaves alone: the
+// firewall (package firewall), IPAM and DNS.
 //
 // Addresses are net/netip values; they are converted to net types only at
 // the netlink boundary.
@@ -27,6 +29,7 @@ import (
 	"encoding/hex"
 	"net"
 	"net/netip"
+	"strings"
 )
 
 // Bridge is a host bridge that containers attach to.
@@ -40,6 +43,14 @@ type Bridge struct {
 	// length (10.88.0.1/24, fd00::1/64), so that the kernel adds the route
 	// to the subnet through the bridge.
 	Gateways []netip.Prefix
+	// Owner marks the bridges that Attach creates: it is their alias (ip
+	// link shows it), and Detach deletes a bridge only if it carries it.
+	// A bridge the plugin did not create, such as virbr0 given by name,
+	// keeps its addresses and stays when its last container leaves.
+	Owner string
+	// Internal bridges forward nothing: Attach turns forwarding off on
+	// them, and never turns on the host's.
+	Internal bool
 }
 
 // Route is a route to add in the container's network namespace. A default
@@ -89,8 +100,21 @@ type Result struct {
 // attachment, such as container ID plus network ID. It is deterministic so
 // that Detach can find the veth from the same inputs as Attach without any
 // saved state, and it is "veth" plus 11 hex digits: 15 bytes, the kernel's
-// limit.
+// limit. No other tool names its veths so (Docker and CNI use 7 and 8 hex
+// digits), which is how Detach tells the plugin's ports of a bridge from
+// others.
 func HostIfName(key string) string {
 	sum := sha256.Sum256([]byte(key))
-	return "veth" + hex.EncodeToString(sum[:])[:11]
+	return hostIfPrefix + hex.EncodeToString(sum[:])[:hostIfHexDigits]
+}
+
+const (
+	hostIfPrefix    = "veth"
+	hostIfHexDigits = 11
+)
+
+// IsHostIfName reports whether name is one that HostIfName makes.
+func IsHostIfName(name string) bool {
+	digits, ok := strings.CutPrefix(name, hostIfPrefix)
+	return ok && len(digits) == hostIfHexDigits && strings.Trim(digits, "0123456789abcdef") == ""
 }

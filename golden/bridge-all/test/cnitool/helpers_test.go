@@ -47,7 +47,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
+	os.Exit(nstest.Main(func() int { return runTests(m) }))
 }
 
 func runTests(m *testing.M) int {

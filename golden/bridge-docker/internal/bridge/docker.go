@@ -3,16 +3,19 @@ package bridge
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 
 	"example.com/demo/internal/dataplane"
 	"example.com/demo/internal/dockerplugin"
+	"example.com/demo/internal/firewall"
 	"example.com/demo/internal/store"
 )
 
@@ -31,8 +34,11 @@ import (
 type DockerDriver struct {
 	// LockDir is the directory of the bridge lock files.
 	LockDir string
-	store   *store.Store
-	log     *slog.Logger
+	// Firewall keeps the networks' nftables rules: the netavark plugin's
+	// table, shared.
+	Firewall *firewall.Firewall
+	store    *store.Store
+	log      *slog.Logger
 	// mu serialises the calls: each reads and writes several records.
 	mu sync.Mutex
 }
@@ -52,11 +58,31 @@ type dockerNetwork struct {
 	Gateways []netip.Prefix `json:"gateways,omitempty"`
 	// Internal networks give their containers no default route.
 	Internal bool `json:"internal,omitempty"`
+	// Subnets are the network's pools.
+	Subnets []netip.Prefix `json:"subnets,omitempty"`
+	// Isolate is the isolate option; NoFirewall is firewall=none, and
+	// NoMasquerade com.docker.network.bridge.enable_ip_masquerade=false.
+	Isolate      firewall.Isolation `json:"isolate,omitempty"`
+	NoFirewall   bool               `json:"no_firewall,omitempty"`
+	NoMasquerade bool               `json:"no_masquerade,omitempty"`
 }
 
 // bridge returns the network's bridge for the dataplane.
 func (n dockerNetwork) bridge() dataplane.Bridge {
-	return dataplane.Bridge{Name: n.Bridge, MTU: n.MTU, Gateways: n.Gateways}
+	return dataplane.Bridge{Name: n.Bridge, MTU: n.MTU, Gateways: n.Gateways, Owner: Name, Internal: n.Internal}
+}
+
+// firewall returns the network as the firewall sees it. Docker tells a
+// driver no network name: the short ID stands for it.
+func (n dockerNetwork) firewall() firewall.Network {
+	return firewall.Network{
+		Name:         n.ID[:min(len(n.ID), 12)],
+		Bridge:       n.Bridge,
+		Subnets:      n.Subnets,
+		Internal:     n.Internal,
+		NoMasquerade: n.NoMasquerade,
+		Isolate:      n.Isolate,
+	}
 }
 
 // dockerEndpoint is what the driver remembers of an endpoint.
@@ -72,6 +98,18 @@ type dockerEndpoint struct {
 	// Joined is set from the start of Join to the end of Leave: while it
 	// is, the veth may exist.
 	Joined bool `json:"joined,omitempty"`
+	// Ports are the ports ProgramExternalConnectivity published, recorded
+	// before it publishes them, so that they can be withdrawn.
+	Ports []firewall.Port `json:"ports,omitempty"`
+}
+
+// container returns the endpoint as the firewall sees it.
+func (e dockerEndpoint) container() firewall.Container {
+	c := firewall.Container{ID: e.ID, Name: "endpoint " + e.ID[:min(len(e.ID), 12)], Ports: e.Ports}
+	for _, a := range e.Addresses {
+		c.Addresses = append(c.Addresses, a.Addr())
+	}
+	return c
 }
 
 // attachment returns the endpoint's veth for the dataplane. NetnsPath is
@@ -93,8 +131,22 @@ func (e dockerEndpoint) attachment(mtu int) (dataplane.Attachment, error) {
 // NewDocker returns a DockerDriver that keeps its state in st and logs to
 // log.
 func NewDocker(st *store.Store, log *slog.Logger) *DockerDriver {
-	return &DockerDriver{LockDir: DefaultLockDir, store: st, log: log}
+	return &DockerDriver{
+		LockDir:  DefaultLockDir,
+		Firewall: &firewall.Firewall{Table: Name, LockDir: DefaultLockDir},
+		store:    st,
+		log:      log,
+	}
 }
+
+// optMasquerade is Docker's bridge driver option that turns outbound NAT
+// off, for networks whose subnets the host's routers know.
+const optMasquerade = "com.docker.network.bridge.enable_ip_masquerade"
+
+// dockerNetworkOptions are the network options of docker network create
+// -o: those of a podman network, less the route metric (the engine makes
+// the routes), plus optMasquerade.
+var dockerNetworkOptions = []string{optBridge, optMTU, optIsolate, optFirewall, optMasquerade}
 
 // Capabilities reports a local driver: its networks exist on this host.
 func (d *DockerDriver) Capabilities() dockerplugin.CapabilitiesResponse {
@@ -142,11 +194,26 @@ func parseDockerNetwork(req dockerplugin.CreateNetworkRequest) (dockerNetwork, e
 	if err != nil {
 		return dockerNetwork{}, err
 	}
-	if err := checkOptions("network", opts, networkOptions); err != nil {
+	if err := checkOptions("network", opts, dockerNetworkOptions); err != nil {
 		return dockerNetwork{}, err
 	}
 	if n.MTU, err = parseMTU(opts[optMTU]); err != nil {
 		return dockerNetwork{}, err
+	}
+	if n.Isolate, err = firewall.ParseIsolation(opts[optIsolate]); err != nil {
+		return dockerNetwork{}, fmt.Errorf("network option %w", err)
+	}
+	fw, err := parseFirewall(opts[optFirewall])
+	if err != nil {
+		return dockerNetwork{}, err
+	}
+	n.NoFirewall = !fw
+	if v := opts[optMasquerade]; v != "" {
+		masq, err := strconv.ParseBool(v)
+		if err != nil {
+			return dockerNetwork{}, fmt.Errorf("invalid %s %q: want true or false", optMasquerade, v)
+		}
+		n.NoMasquerade = !masq
 	}
 	n.Bridge = opts[optBridge]
 	if n.Bridge == "" {
@@ -159,6 +226,9 @@ func parseDockerNetwork(req dockerplugin.CreateNetworkRequest) (dockerNetwork, e
 	}
 	n.Internal, _ = req.Options[dockerplugin.OptionInternal].(bool)
 	for _, pool := range slices.Concat(req.IPv4Data, req.IPv6Data) {
+		if pool.Pool.IsValid() {
+			n.Subnets = append(n.Subnets, pool.Pool.Masked())
+		}
 		gw := pool.Gateway
 		if !gw.IsValid() {
 			continue
@@ -359,12 +429,14 @@ func (d *DockerDriver) Join(_ context.Context, req dockerplugin.JoinRequest) (do
 		}
 	}
 	// Record the join before making the veth, so that a crash in between
-	// leaves a record that Leave and DeleteEndpoint clean up after.
+	// leaves a record that Leave and DeleteEndpoint clean up after. Ports
+	// come after the join, with ProgramExternalConnectivity.
 	ep.Joined = true
+	ep.Ports = nil
 	if err := d.store.Put(kindEndpoint, ep.ID, ep); err != nil {
 		return dockerplugin.JoinResponse{}, err
 	}
-	if err := d.attach(n, att); err != nil {
+	if err := d.attach(n, ep, att); err != nil {
 		return dockerplugin.JoinResponse{}, fmt.Errorf("join endpoint %s to network %s: %w", ep.ID, n.ID, err)
 	}
 	d.log.Info("joined", "network", n.ID, "endpoint", ep.ID, "bridge", n.Bridge, "veth", ep.HostIfName, "sandbox", req.SandboxKey)
@@ -407,6 +479,7 @@ func (d *DockerDriver) Leave(_ context.Context, req dockerplugin.EndpointRequest
 		return err
 	}
 	ep.Joined = false
+	ep.Ports = nil
 	if err := d.store.Put(kindEndpoint, ep.ID, ep); err != nil {
 		return err
 	}
@@ -414,26 +487,52 @@ func (d *DockerDriver) Leave(_ context.Context, req dockerplugin.EndpointRequest
 	return nil
 }
 
-// attach and detach hold the bridge's lock around the dataplane call, as
-// the netavark plugin does.
-func (d *DockerDriver) attach(n dockerNetwork, att dataplane.Attachment) error {
-	unlock, err := dataplane.Lock(d.LockDir, n.Bridge)
+// attach and detach hold the bridge's lock around the dataplane and
+// firewall calls, as the netavark plugin does. attach puts the network's
+// firewall rules in place (outbound NAT, isolation) with its first
+// endpoint; the endpoint's ports come with ProgramExternalConnectivity.
+func (d *DockerDriver) attach(n dockerNetwork, ep dockerEndpoint, att dataplane.Attachment) error {
+	lock, err := dataplane.Lock(d.LockDir, n.Bridge)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	_, err = dataplane.Attach(n.bridge(), att)
-	return err
+	defer lock.Unlock()
+	if _, err := dataplane.Attach(n.bridge(), att); err != nil {
+		return err
+	}
+	if n.NoFirewall {
+		return nil
+	}
+	if err := d.Firewall.Add(n.firewall(), ep.container()); err != nil {
+		det, derr := dataplane.Detach(n.bridge(), att)
+		if derr != nil {
+			return errors.Join(err, fmt.Errorf("roll back: %w", derr))
+		}
+		if det.BridgeGone {
+			lock.RemoveOnUnlock()
+		}
+		return err
+	}
+	return nil
 }
 
 func (d *DockerDriver) detach(n dockerNetwork, ep dockerEndpoint) error {
-	unlock, err := dataplane.Lock(d.LockDir, n.Bridge)
+	lock, err := dataplane.Lock(d.LockDir, n.Bridge)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	if err := dataplane.Detach(n.bridge(), dataplane.Attachment{IfName: ep.IfName, HostIfName: ep.HostIfName}); err != nil {
+	defer lock.Unlock()
+	det, err := dataplane.Detach(n.bridge(), dataplane.Attachment{IfName: ep.IfName, HostIfName: ep.HostIfName})
+	if err != nil {
 		return fmt.Errorf("detach endpoint %s from network %s: %w", ep.ID, n.ID, err)
+	}
+	if !n.NoFirewall {
+		if err := d.Firewall.Remove(n.firewall(), ep.container(), det.Empty); err != nil {
+			return fmt.Errorf("detach endpoint %s from network %s: %w", ep.ID, n.ID, err)
+		}
+	}
+	if det.BridgeGone {
+		lock.RemoveOnUnlock()
 	}
 	return nil
 }
@@ -449,20 +548,129 @@ func (d *DockerDriver) DiscoverDelete(context.Context, dockerplugin.DiscoveryNot
 	return nil
 }
 
-// ProgramExternalConnectivity refuses published ports, which this driver
-// does not forward (like the netavark plugin, it has no firewall step). It
-// accepts an endpoint without any, so that ports an image exposes but the
-// user does not publish do not stop a container.
+// ProgramExternalConnectivity publishes the endpoint's ports (docker run
+// -p), which the engine asks of the endpoint that is its container's
+// gateway, once it has joined. The ports are recorded first, so that a
+// crash leaves a record to withdraw them by.
 func (d *DockerDriver) ProgramExternalConnectivity(_ context.Context, req dockerplugin.ExternalConnectivityRequest) error {
-	if ports, _ := req.Options[dockerplugin.OptionPortMap].([]any); len(ports) > 0 {
-		return errors.New("publishing ports (docker run -p) is not supported by this network driver")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ep, err := d.endpoint(req.EndpointID)
+	if err != nil {
+		return err
 	}
+	n, err := d.network(ep.NetworkID)
+	if err != nil {
+		return err
+	}
+	mappings, err := dockerPortMap(req.Options[dockerplugin.OptionPortMap])
+	if err != nil {
+		return err
+	}
+	if len(mappings) == 0 {
+		return nil
+	}
+	if n.NoFirewall {
+		return fmt.Errorf("network %s has %s=none: this driver publishes no ports on it; publish them with your own rules", n.ID, optFirewall)
+	}
+	if ep.Ports, err = n.firewall().ParsePorts(mappings, dockerPortFields); err != nil {
+		return err
+	}
+	if err := d.store.Put(kindEndpoint, ep.ID, ep); err != nil {
+		return err
+	}
+	lock, err := dataplane.Lock(d.LockDir, n.Bridge)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if err := d.Firewall.Add(n.firewall(), ep.container()); err != nil {
+		return fmt.Errorf("publish the ports of endpoint %s: %w", ep.ID, err)
+	}
+	d.log.Info("ports published", "network", n.ID, "endpoint", ep.ID, "ports", len(ep.Ports))
 	return nil
 }
 
-// RevokeExternalConnectivity has nothing to withdraw.
-func (d *DockerDriver) RevokeExternalConnectivity(context.Context, dockerplugin.EndpointRequest) error {
-	return nil
+// RevokeExternalConnectivity withdraws the endpoint's published ports.
+func (d *DockerDriver) RevokeExternalConnectivity(_ context.Context, req dockerplugin.EndpointRequest) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ep, err := d.endpoint(req.EndpointID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(ep.Ports) == 0 {
+		return nil
+	}
+	n, err := d.network(ep.NetworkID)
+	if err != nil {
+		return err
+	}
+	lock, err := dataplane.Lock(d.LockDir, n.Bridge)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if err := d.Firewall.Remove(n.firewall(), ep.container(), false); err != nil {
+		return fmt.Errorf("withdraw the ports of endpoint %s: %w", ep.ID, err)
+	}
+	ep.Ports = nil
+	return d.store.Put(kindEndpoint, ep.ID, ep)
+}
+
+// dockerPortBinding is an entry of com.docker.network.portmap, libnetwork's
+// PortBinding: Proto is an IP protocol number; HostPort to HostPortEnd is a
+// range to choose one host port from, not a range of ports.
+type dockerPortBinding struct {
+	Proto       int
+	IP          string
+	Port        int
+	HostIP      string
+	HostPort    int
+	HostPortEnd int
+}
+
+// dockerPortFields name the fields of a dockerPortBinding in errors.
+var dockerPortFields = firewall.Fields{
+	List:          dockerplugin.OptionPortMap,
+	HostIP:        "HostIP",
+	Protocol:      "Proto",
+	HostPort:      "HostPort",
+	ContainerPort: "Port",
+	Range:         "HostPortEnd",
+}
+
+// dockerPortMap decodes the port map option into mappings. A binding
+// without a host port (docker run -p 80, or -P) asks the driver to choose
+// one, which this driver does not do: it is refused.
+func dockerPortMap(v any) ([]firewall.PortMapping, error) {
+	if v == nil {
+		return nil, nil
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dockerplugin.OptionPortMap, err)
+	}
+	var bindings []dockerPortBinding
+	if err := json.Unmarshal(data, &bindings); err != nil {
+		return nil, fmt.Errorf("%s: %w", dockerplugin.OptionPortMap, err)
+	}
+	mappings := make([]firewall.PortMapping, len(bindings))
+	for i, b := range bindings {
+		if b.HostPort == 0 {
+			return nil, fmt.Errorf("%s[%d]: no host port for container port %d: this driver does not choose host ports; "+
+				"publish with -p HOSTPORT:%d", dockerplugin.OptionPortMap, i, b.Port, b.Port)
+		}
+		proto := map[int]string{6: "tcp", 17: "udp", 132: "sctp"}[b.Proto]
+		if proto == "" {
+			return nil, fmt.Errorf("%s[%d].Proto: protocol %d is not tcp (6), udp (17) or sctp (132)", dockerplugin.OptionPortMap, i, b.Proto)
+		}
+		mappings[i] = firewall.PortMapping{HostIP: b.HostIP, Protocol: proto, HostPort: b.HostPort, ContainerPort: b.Port}
+	}
+	return mappings, nil
 }
 
 // network and endpoint read a record.

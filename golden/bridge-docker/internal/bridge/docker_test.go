@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -71,7 +72,10 @@ func TestParseDockerNetwork(t *testing.T) {
 				Gateways: append(gateway, netip.MustParsePrefix("2001:db8:80::1/64")),
 			},
 		},
-		{name: "unknown option", req: createRequest("foo=bar"), wantErr: `unknown network option "foo" (known: bridge, mtu)`},
+		{name: "unknown option", req: createRequest("foo=bar"), wantErr: `unknown network option "foo" (known: bridge, mtu, isolate, firewall, ` + optMasquerade + `)`},
+		{name: "bad isolate", req: createRequest("isolate=yes"), wantErr: `isolate "yes": want true, strict or false`},
+		{name: "bad firewall", req: createRequest("firewall=iptables"), wantErr: `invalid firewall "iptables"`},
+		{name: "bad masquerade", req: createRequest(optMasquerade + "=maybe"), wantErr: `invalid ` + optMasquerade},
 		{name: "mtu too small", req: createRequest("mtu=12"), wantErr: `invalid mtu "12"`},
 		{name: "mtu not a number", req: createRequest("mtu=big"), wantErr: `invalid mtu "big"`},
 		{name: "bridge name too long", req: createRequest("bridge=a-very-long-bridge"), wantErr: "longer than 15"},
@@ -203,16 +207,62 @@ func TestDockerBookkeeping(t *testing.T) {
 	}
 }
 
-func TestProgramExternalConnectivity(t *testing.T) {
+// TestProgramExternalConnectivityRefuses checks the port maps that are
+// refused before anything is published; publishing itself is tested on the
+// kernel by the replay test of package dockerplugin and the end-to-end test.
+func TestProgramExternalConnectivityRefuses(t *testing.T) {
+	ctx := context.Background()
 	d := newTestDocker(t, t.TempDir())
-	none := dockerplugin.ExternalConnectivityRequest{Options: map[string]any{dockerplugin.OptionPortMap: []any{}}}
-	if err := d.ProgramExternalConnectivity(context.Background(), none); err != nil {
-		t.Errorf("without published ports: %v", err)
+	for _, opts := range [][]string{nil, {"firewall=none"}} {
+		req := createRequest(opts...)
+		req.NetworkID = fmt.Sprintf("%d%s", len(opts), testNetworkID[1:])
+		if err := d.CreateNetwork(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		ep := dockerplugin.CreateEndpointRequest{NetworkID: req.NetworkID, EndpointID: "e" + req.NetworkID,
+			Interface: &dockerplugin.EndpointInterface{Address: netip.MustParsePrefix("198.18.79.2/24")}}
+		if _, err := d.CreateEndpoint(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
 	}
-	published := dockerplugin.ExternalConnectivityRequest{Options: map[string]any{
-		dockerplugin.OptionPortMap: []any{map[string]any{"Proto": 6.0, "Port": 80.0, "HostPort": 8080.0}},
-	}}
-	if err := d.ProgramExternalConnectivity(context.Background(), published); err == nil {
-		t.Error("published ports accepted, but nothing forwards them")
+	binding := func(fields ...any) map[string]any {
+		m := map[string]any{"Proto": 6.0, "IP": "", "Port": 80.0, "HostIP": "", "HostPort": 8080.0, "HostPortEnd": 8080.0}
+		for i := 0; i < len(fields); i += 2 {
+			m[fields[i].(string)] = fields[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name, network string
+		bindings      []any
+		want          string
+	}{
+		{"no host port", "0", []any{binding("HostPort", 0.0, "HostPortEnd", 0.0)}, "does not choose host ports"},
+		{"icmp", "0", []any{binding("Proto", 1.0)}, "protocol 1 is not tcp"},
+		{"host ip", "0", []any{binding("HostIP", "bogus")}, `HostIP: "bogus" is not an IP address`},
+		{"twice", "0", []any{binding(), binding()}, "also published by"},
+		{"firewall none", "1", []any{binding()}, "firewall=none"},
+		{"not an array", "0", nil, "cannot unmarshal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var portmap any = tt.bindings
+			if tt.bindings == nil {
+				portmap = "8080:80"
+			}
+			req := dockerplugin.ExternalConnectivityRequest{
+				NetworkID:  tt.network + testNetworkID[1:],
+				EndpointID: "e" + tt.network + testNetworkID[1:],
+				Options:    map[string]any{dockerplugin.OptionPortMap: portmap},
+			}
+			if err := d.ProgramExternalConnectivity(ctx, req); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	none := dockerplugin.ExternalConnectivityRequest{NetworkID: "0" + testNetworkID[1:], EndpointID: "e0" + testNetworkID[1:],
+		Options: map[string]any{dockerplugin.OptionPortMap: []any{}}}
+	if err := d.ProgramExternalConnectivity(ctx, none); err != nil {
+		t.Errorf("without published ports: %v", err)
 	}
 }

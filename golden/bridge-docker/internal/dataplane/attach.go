@@ -1,8 +1,9 @@
 package dataplane
 
 import (
+	"bytes"
 	"cmp"
-	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -73,6 +74,11 @@ func Attach(b Bridge, a Attachment) (_ Result, err error) {
 		if err := configureContainer(ctr, link, a); err != nil {
 			return Result{}, err
 		}
+	}
+	// Last, since it is not undone: like netavark, the plugin never turns
+	// the host's forwarding off again.
+	if err := setSysctls(hostSysctls(b)); err != nil {
+		return Result{}, err
 	}
 	success = true
 	return Result{
@@ -161,8 +167,9 @@ func ensureBridge(h *netlink.Handle, b Bridge, undo *undoStack) (*netlink.Bridge
 	// Without an address of its own the bridge takes its lowest port's MAC,
 	// so the gateway's MAC would change as containers come and go and their
 	// neighbour caches would point at the old one. Setting one at creation
-	// pins it.
-	attrs.HardwareAddr = randomMAC()
+	// pins it; deriving it from the owner marks the bridge as the owner's
+	// from the moment it exists, before its alias is set.
+	attrs.HardwareAddr = ownerMAC(b)
 	br := &netlink.Bridge{LinkAttrs: attrs}
 	if err := h.LinkAdd(br); err != nil {
 		return nil, fmt.Errorf("create bridge %s: %w", b.Name, err)
@@ -173,6 +180,13 @@ func ensureBridge(h *netlink.Handle, b Bridge, undo *undoStack) (*netlink.Bridge
 		}
 		return nil
 	})
+	// The kernel takes no alias at creation.
+	if err := h.LinkSetAlias(br, b.Owner); err != nil {
+		return nil, fmt.Errorf("set the alias of bridge %s: %w", b.Name, err)
+	}
+	if err := setSysctls(bridgeSysctls(b)); err != nil {
+		return nil, fmt.Errorf("bridge %s: %w", b.Name, err)
+	}
 	return br, nil
 }
 
@@ -190,12 +204,27 @@ func useBridge(h *netlink.Handle, link netlink.Link) (*netlink.Bridge, error) {
 	return br, nil
 }
 
-// randomMAC returns a random locally administered unicast MAC.
-func randomMAC() net.HardwareAddr {
-	mac := make(net.HardwareAddr, 6)
-	rand.Read(mac) // never fails, per its documentation
+// ownerMAC is the MAC address of a bridge that Attach creates: a locally
+// administered unicast address derived from the owner and the bridge's name.
+func ownerMAC(b Bridge) net.HardwareAddr {
+	sum := sha256.Sum256([]byte(b.Owner + "/" + b.Name))
+	mac := net.HardwareAddr(sum[:6])
 	mac[0] = mac[0]&^0x01 | 0x02
 	return mac
+}
+
+// ownedBy reports whether Attach created the bridge link for b.Owner: it
+// has the owner's alias, or, if Attach was stopped before it could set
+// that, the owner's MAC address.
+func ownedBy(link netlink.Link, b Bridge) bool {
+	attrs := link.Attrs()
+	switch {
+	case b.Owner == "":
+		return false
+	case attrs.Alias != "":
+		return attrs.Alias == b.Owner
+	}
+	return bytes.Equal(attrs.HardwareAddr, ownerMAC(b))
 }
 
 // addGateways adds those of b.Gateways that the bridge lacks.
@@ -252,6 +281,13 @@ func createVeth(h *netlink.Handle, br *netlink.Bridge, ctr *containerNS, a Attac
 	if err := h.LinkSetMasterByIndex(veth, br.Index); err != nil {
 		return fmt.Errorf("attach %s to bridge %s: %w", a.HostIfName, br.Name, err)
 	}
+	// Hairpin mode lets the bridge send a frame back out of the port it
+	// came in on: where br_netfilter is loaded, a container's packets to
+	// its own published port are DNATed on the bridge and go back to it
+	// that way.
+	if err := h.LinkSetHairpin(veth, true); err != nil {
+		return fmt.Errorf("set hairpin mode on %s: %w", a.HostIfName, err)
+	}
 	return nil
 }
 
@@ -272,7 +308,9 @@ func configureContainer(ctr *containerNS, link netlink.Link, a Attachment) error
 		return fmt.Errorf("set lo in %s up: %w", ctr, err)
 	}
 	for _, r := range a.Routes {
-		if err := h.RouteAdd(netlinkRoute(r, link.Attrs().Index)); err != nil {
+		// Appended, so that a route of another network of the container
+		// with the same destination and metric stays first.
+		if err := h.RouteAppend(netlinkRoute(r, link.Attrs().Index)); err != nil {
 			return fmt.Errorf("add route %s to %s in %s: %w", describeRoute(r), a.IfName, ctr, err)
 		}
 	}

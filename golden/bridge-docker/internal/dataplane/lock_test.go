@@ -10,7 +10,7 @@ import (
 
 func TestLock(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "locks")
-	unlock, err := Lock(dir, "br0")
+	lock, err := Lock(dir, "br0")
 	if err != nil {
 		t.Fatalf("Lock: %v", err)
 	}
@@ -21,30 +21,30 @@ func TestLock(t *testing.T) {
 		t.Errorf("lock file holds %q, want the pid %q", got, want)
 	}
 
-	acquired := make(chan func() error)
+	acquired := make(chan *FileLock)
 	go func() {
-		unlock2, err := Lock(dir, "br0")
+		lock2, err := Lock(dir, "br0")
 		if err != nil {
 			t.Errorf("second Lock: %v", err)
 			close(acquired)
 			return
 		}
-		acquired <- unlock2
+		acquired <- lock2
 	}()
 	select {
 	case <-acquired:
 		t.Fatal("second Lock returned while the first was held")
 	case <-time.After(100 * time.Millisecond):
 	}
-	if err := unlock(); err != nil {
+	if err := lock.Unlock(); err != nil {
 		t.Fatalf("unlock: %v", err)
 	}
 	select {
-	case unlock2, ok := <-acquired:
+	case lock2, ok := <-acquired:
 		if !ok {
 			return
 		}
-		if err := unlock2(); err != nil {
+		if err := lock2.Unlock(); err != nil {
 			t.Fatalf("unlock: %v", err)
 		}
 	case <-time.After(10 * time.Second):
@@ -52,6 +52,56 @@ func TestLock(t *testing.T) {
 	}
 	if got := readFile(t, path); got != "" {
 		t.Errorf("released lock file holds %q, want it empty", got)
+	}
+}
+
+// A holder that removes the lock file lets a waiter through, which must
+// then hold the lock on a file that is named, so that a third process
+// locking the name waits for it.
+func TestLockRemoveOnUnlock(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "br0.lock")
+	lock, err := Lock(dir, "br0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acquired := make(chan *FileLock, 1)
+	go func() {
+		lock2, err := Lock(dir, "br0")
+		if err != nil {
+			t.Errorf("second Lock: %v", err)
+		}
+		acquired <- lock2
+	}()
+	time.Sleep(50 * time.Millisecond) // let it wait on the file
+	lock.RemoveOnUnlock()
+	if err := lock.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	lock2 := <-acquired
+	if lock2 == nil {
+		return
+	}
+	defer lock2.Unlock()
+	if got, want := readFile(t, path), strconv.Itoa(os.Getpid())+"\n"; got != want {
+		t.Errorf("lock file after the waiter took it holds %q, want %q", got, want)
+	}
+	third := make(chan struct{})
+	go func() {
+		if l, err := Lock(dir, "br0"); err == nil {
+			l.Unlock()
+		}
+		close(third)
+	}()
+	select {
+	case <-third:
+		t.Fatal("a third Lock got through while the waiter held the lock")
+	case <-time.After(100 * time.Millisecond):
+	}
+	lock2.Unlock()
+	<-third
+	if err := lock2.Unlock(); err != nil {
+		t.Errorf("second Unlock: %v", err)
 	}
 }
 

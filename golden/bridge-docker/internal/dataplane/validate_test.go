@@ -64,10 +64,10 @@ func TestAttachRejectsInvalidInput(t *testing.T) {
 }
 
 func TestDetachRejectsInvalidNames(t *testing.T) {
-	if err := Detach(Bridge{Name: "dptvalid"}, Attachment{}); err == nil || !strings.Contains(err.Error(), "empty host interface name") {
+	if _, err := Detach(Bridge{Name: "dptvalid"}, Attachment{}); err == nil || !strings.Contains(err.Error(), "empty host interface name") {
 		t.Errorf("Detach error = %v, want empty host interface name", err)
 	}
-	if err := Detach(Bridge{Name: "bridge-name-too-long"}, Attachment{HostIfName: "veth0"}); err == nil || !strings.Contains(err.Error(), "longer than") {
+	if _, err := Detach(Bridge{Name: "bridge-name-too-long"}, Attachment{HostIfName: "veth0"}); err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Errorf("Detach error = %v, want a too long bridge name", err)
 	}
 }
@@ -85,5 +85,12 @@ func TestHostIfName(t *testing.T) {
 	}
 	if err := validateIfName("host interface name", a); err != nil {
 		t.Error(err)
+	}
+	for name, want := range map[string]bool{
+		a: true, "veth0": false, "vethabcdef0": false, "veth0123456789a": true, "veth0123456789A": false, "eth0123456789ab": false,
+	} {
+		if got := IsHostIfName(name); got != want {
+			t.Errorf("IsHostIfName(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

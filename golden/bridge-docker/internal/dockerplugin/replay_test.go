@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 
 	"example.com/demo/internal/bridge"
@@ -91,8 +92,8 @@ func TestReplayOnBridge(t *testing.T) {
 			t.Fatalf("%s: answer %q: %v", step, rec.Body, err)
 		}
 		wantStatus := http.StatusOK
-		if strings.HasPrefix(step, "21-") || strings.HasPrefix(step, "26-") {
-			wantStatus = http.StatusInternalServerError // -p 8080:80, -o foo=bar
+		if strings.HasPrefix(step, "26-") {
+			wantStatus = http.StatusInternalServerError // -o foo=bar
 		}
 		if rec.Code != wantStatus {
 			t.Fatalf("%s: answer %d %s, want status %d", step, rec.Code, rec.Body, wantStatus)
@@ -107,6 +108,10 @@ func TestReplayOnBridge(t *testing.T) {
 			srcNames[ids.EndpointID] = name
 			cleanupLink(t, name)
 			checkJoined(t, step, name, bridges[ids.NetworkID], answer)
+		case strings.HasPrefix(step, "21-"): // -p 8080:80
+			if got := publishedPorts(t); len(got) != 1 {
+				t.Errorf("%s: published ports %v, want 8080/tcp to the container", step, got)
+			}
 		case strings.Contains(step, "Leave"):
 			if _, err := netlink.LinkByName(srcNames[ids.EndpointID]); err == nil {
 				t.Errorf("%s: %s still exists after Leave", step, srcNames[ids.EndpointID])
@@ -123,6 +128,29 @@ func TestReplayOnBridge(t *testing.T) {
 			t.Errorf("%s left in the store after the networks were removed: %v, %v", kind, ids, err)
 		}
 	}
+	conn, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ListTableOfFamily(bridge.Name, nftables.TableFamilyINet); err == nil {
+		t.Errorf("table inet %s left after the last network's last endpoint", bridge.Name)
+	}
+}
+
+// publishedPorts returns the elements of the plugin's map of IPv4 ports
+// published on every address.
+func publishedPorts(t *testing.T) []nftables.SetElement {
+	t.Helper()
+	conn, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := &nftables.Table{Family: nftables.TableFamilyINet, Name: bridge.Name}
+	els, err := conn.GetSetElements(&nftables.Set{Table: table, Name: "ports_v4"})
+	if err != nil {
+		t.Fatalf("list the published ports: %v", err)
+	}
+	return els
 }
 
 // cleanupLink removes the host link name at the end of the test if a

@@ -69,7 +69,7 @@ func TestAttachDetach(t *testing.T) {
 				}
 			}
 
-			if err := Detach(b, a); err != nil {
+			if _, err := Detach(b, a); err != nil {
 				t.Fatalf("Detach: %v", err)
 			}
 			checkDetached(t, b, a)
@@ -103,7 +103,7 @@ func TestAttachWithoutNetns(t *testing.T) {
 	}
 	checkHost(t, b, a)
 
-	if err := Detach(b, a); err != nil {
+	if _, err := Detach(b, a); err != nil {
 		t.Fatalf("Detach: %v", err)
 	}
 	checkDetached(t, b, a)
@@ -117,7 +117,7 @@ func TestDetachTwice(t *testing.T) {
 		t.Fatalf("Attach: %v", err)
 	}
 	for i := range 2 {
-		if err := Detach(b, a); err != nil {
+		if _, err := Detach(b, a); err != nil {
 			t.Fatalf("Detach #%d: %v", i+1, err)
 		}
 	}
@@ -133,7 +133,7 @@ func TestDetachAfterNetnsDeleted(t *testing.T) {
 		t.Fatalf("Attach: %v", err)
 	}
 	nstest.DeleteNetns(t, a.NetnsPath)
-	if err := Detach(b, a); err != nil {
+	if _, err := Detach(b, a); err != nil {
 		t.Fatalf("Detach: %v", err)
 	}
 	checkDetached(t, b, a)
@@ -144,7 +144,7 @@ func TestDetachNothingAttached(t *testing.T) {
 	nstest.RequireRoot(t)
 	b := testBridge(t, "198.18.0.1/24")
 	a := testAttachment(t, nstest.NewNetns(t), []string{"198.18.0.2/24"})
-	if err := Detach(b, a); err != nil {
+	if _, err := Detach(b, a); err != nil {
 		t.Fatalf("Detach: %v", err)
 	}
 	checkDetached(t, b, a)
@@ -217,7 +217,7 @@ func TestAttachRollsBack(t *testing.T) {
 
 		// The failed network's teardown must not take the first
 		// network's eth0 with it.
-		if err := Detach(b, a); err != nil {
+		if _, err := Detach(b, a); err != nil {
 			t.Fatalf("Detach: %v", err)
 		}
 		checkContainer(t, keep)
@@ -239,11 +239,11 @@ func TestConcurrentAttachDetach(t *testing.T) {
 	}
 	locked := func(op func(Attachment) error) func(Attachment) error {
 		return func(a Attachment) error {
-			unlock, err := Lock(lockDir, b.Name)
+			lock, err := Lock(lockDir, b.Name)
 			if err != nil {
 				return err
 			}
-			return errors.Join(op(a), unlock())
+			return errors.Join(op(a), lock.Unlock())
 		}
 	}
 
@@ -259,7 +259,10 @@ func TestConcurrentAttachDetach(t *testing.T) {
 		checkContainer(t, a)
 	}
 
-	forAll(t, atts, locked(func(a Attachment) error { return Detach(b, a) }))
+	forAll(t, atts, locked(func(a Attachment) error {
+		_, err := Detach(b, a)
+		return err
+	}))
 	for _, a := range atts {
 		checkDetached(t, b, a)
 	}

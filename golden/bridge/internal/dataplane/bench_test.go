@@ -32,7 +32,7 @@ func benchmarkCycle(b *testing.B, br Bridge) {
 		if _, err := Attach(br, a); err != nil {
 			b.Fatalf("Attach: %v", err)
 		}
-		if err := Detach(br, a); err != nil {
+		if _, err := Detach(br, a); err != nil {
 			b.Fatalf("Detach: %v", err)
 		}
 	}

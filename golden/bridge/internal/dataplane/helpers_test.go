@@ -25,7 +25,7 @@ import (
 // at cleanup that no bridge of that name outlives the test, however it ended.
 func testBridge(t testing.TB, gateways ...string) Bridge {
 	t.Helper()
-	b := Bridge{Name: nstest.UniqueName("dpt")}
+	b := Bridge{Name: nstest.UniqueName("dpt"), Owner: "dataplane-test"}
 	for _, g := range gateways {
 		b.Gateways = append(b.Gateways, netip.MustParsePrefix(g))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -84,6 +85,8 @@ func netlinkRoute(r Route, linkIndex int) *netlink.Route {
 		LinkIndex: linkIndex,
 		Dst:       ipNet(r.Destination),
 		Priority:  int(r.Metric),
+		// As netavark's routes: ip route shows "proto static".
+		Protocol: unix.RTPROT_STATIC,
 	}
 	if r.Gateway.IsValid() {
 		route.Gw = r.Gateway.AsSlice()
@@ -95,13 +98,14 @@ func netlinkRoute(r Route, linkIndex int) *netlink.Route {
 	return route
 }
 
-// bridgeHasPorts reports whether a link of the calling thread's namespace
-// has the bridge with index as its master. It asks the kernel only for the
-// links of that master (a filtered dump, as `ip link show master BR` makes)
-// instead of listing and decoding every link of the host, which with hundreds
-// of containers attached costs more than the rest of a teardown. A kernel
-// that ignores the filter sends every link, so each one's master is checked.
-func bridgeHasPorts(index int) (bool, error) {
+// bridgePorts counts the ports of the bridge with index in the calling
+// thread's namespace: those that are host ends made by Attach (ours) and
+// the others. It asks the kernel only for the links of that master (a
+// filtered dump, as `ip link show master BR` makes) instead of listing and
+// decoding every link of the host, which with hundreds of containers
+// attached costs more than the rest of a teardown. A kernel that ignores
+// the filter sends every link, so each one's master is checked.
+func bridgePorts(index int) (ours, others int, err error) {
 	msgs, err := retryDump(func() ([][]byte, error) {
 		req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
 		req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
@@ -109,21 +113,33 @@ func bridgeHasPorts(index int) (bool, error) {
 		return req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
 	})
 	if err != nil {
-		return false, err
+		return 0, 0, err
 	}
 	for _, m := range msgs {
 		if len(m) < unix.SizeofIfInfomsg {
-			return false, errors.New("short link message")
+			return 0, 0, errors.New("short link message")
 		}
 		attrs, err := nl.ParseRouteAttr(m[unix.SizeofIfInfomsg:])
 		if err != nil {
-			return false, fmt.Errorf("parse link message: %w", err)
+			return 0, 0, fmt.Errorf("parse link message: %w", err)
 		}
+		var name string
+		port := false
 		for _, a := range attrs {
-			if a.Attr.Type == unix.IFLA_MASTER && len(a.Value) == 4 && int(nl.NativeEndian().Uint32(a.Value)) == index {
-				return true, nil
+			switch a.Attr.Type {
+			case unix.IFLA_MASTER:
+				port = len(a.Value) == 4 && int(nl.NativeEndian().Uint32(a.Value)) == index
+			case unix.IFLA_IFNAME:
+				name = strings.TrimRight(string(a.Value), "\x00")
 			}
 		}
+		switch {
+		case !port:
+		case IsHostIfName(name):
+			ours++
+		default:
+			others++
+		}
 	}
-	return false, nil
+	return ours, others, nil
 }

@@ -146,3 +146,27 @@ func validateRoute(r Route) error {
 	}
 	return nil
 }
+
+// CheckBridge refuses a bridge name that an existing link of another kind
+// has: a network created with it could never set up a container. It looks
+// the name up in the calling thread's network namespace.
+func CheckBridge(name string) error {
+	if err := validateIfName("bridge name", name); err != nil {
+		return err
+	}
+	h, err := newHandle()
+	if err != nil {
+		return fmt.Errorf("open netlink socket: %w", err)
+	}
+	defer h.Close()
+	link, err := h.LinkByName(name)
+	switch {
+	case isNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("look up %s: %w", name, err)
+	case link.Type() != "bridge":
+		return fmt.Errorf("%s exists and is not a bridge (its type is %s)", name, link.Type())
+	}
+	return nil
+}

@@ -8,17 +8,65 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
+
+// envPrivate marks a test process that Main started in a network
+// namespace of its own.
+const envPrivate = "NSTEST_PRIVATE_NETNS"
+
+// Main runs the tests of a package, as root, in a network namespace of
+// their own that plays the host: the bridges, firewall rules and sysctls
+// (IP forwarding) that the tests set up never touch the real host, and
+// whatever a failed test leaves goes with the namespace. It re-runs the
+// test binary in a new namespace with its loopback up; without root it
+// runs the tests where they are, and those that need root skip or fail.
+// Call it from TestMain with the function that runs the tests, m.Run or
+// one that prepares them first: os.Exit(nstest.Main(m.Run)).
+func Main(run func() int) int {
+	if os.Geteuid() != 0 {
+		return run()
+	}
+	if os.Getenv(envPrivate) == "1" {
+		if err := setLoopbackUp(); err != nil {
+			fmt.Fprintln(os.Stderr, "nstest:", err)
+			return 1
+		}
+		return run()
+	}
+	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+	cmd.Env = append(os.Environ(), envPrivate+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, "nstest: run the tests in a network namespace of their own:", err)
+		return 1
+	}
+	return 0
+}
+
+func setLoopbackUp() error {
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetUp(lo)
+}
 
 // SkipOrFail skips the test for a missing prerequisite, or fails it when
 // TEST_NO_SKIP=1.
@@ -146,4 +194,38 @@ func Handle(t testing.TB, path string) *netlink.Handle {
 	}
 	t.Cleanup(h.Close)
 	return h
+}
+
+// Do runs fn with the calling goroutine's thread in the network namespace
+// at path, and moves the thread back after. Sockets that fn opens stay in
+// that namespace, and /proc/sys/net is that namespace's while fn runs.
+func Do(t testing.TB, path string, fn func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("get the current netns: %v", err)
+	}
+	defer orig.Close()
+	target, err := netns.GetFromPath(path)
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("open netns %s: %v", path, err)
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("enter netns %s: %v", path, err)
+	}
+	defer func() {
+		// A thread that cannot go back stays locked, so that the runtime
+		// ends it with the goroutine instead of reusing it.
+		if err := netns.Set(orig); err != nil {
+			t.Errorf("leave netns %s: %v", path, err)
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
+	fn()
 }

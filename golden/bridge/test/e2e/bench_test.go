@@ -49,8 +49,7 @@ func TestBench(t *testing.T) {
 		}
 	}
 	nv := nstest.Netavark(t)
-	noopDir := t.TempDir()
-	if err := buildPlugin(filepath.Join(noopDir, "noop"), "./testdata/noop"); err != nil {
+	if err := buildPlugin(filepath.Join(pluginDir, "noop"), "./testdata/noop"); err != nil {
 		t.Fatal(err)
 	}
 	variants := []*variant{
@@ -58,17 +57,16 @@ func TestBench(t *testing.T) {
 		{name: "built-in bridge", network: benchNetwork(t, "bridge", "10.241.0.0/16")},
 		{name: "floor (noop plugin)", network: benchNetwork(t, "noop", "10.242.0.0/16")},
 	}
-	dirs := []string{pluginDir, noopDir}
 
 	// cycle times one setup+teardown of a new container of v.
 	cycle := func(v *variant) time.Duration {
 		ns := nstest.NewNetns(t)
 		in := v.container()
 		start := time.Now()
-		if res := runNetavark(t, nv, "setup", ns, in, dirs...); res.code != 0 {
+		if res := runNetavark(t, nv, "setup", ns, in, pluginDir); res.code != 0 {
 			t.Fatalf("%s setup: exit %d: %s %s", v.name, res.code, res.stdout, res.stderr)
 		}
-		if res := runNetavark(t, nv, "teardown", ns, in, dirs...); res.code != 0 {
+		if res := runNetavark(t, nv, "teardown", ns, in, pluginDir); res.code != 0 {
 			t.Fatalf("%s teardown: exit %d: %s %s", v.name, res.code, res.stdout, res.stderr)
 		}
 		d := time.Since(start)
@@ -98,10 +96,10 @@ func TestBench(t *testing.T) {
 			for range n {
 				ns := nstest.NewNetns(t)
 				in := v.container()
-				if res := runNetavark(t, nv, "setup", ns, in, dirs...); res.code != 0 {
+				if res := runNetavark(t, nv, "setup", ns, in, pluginDir); res.code != 0 {
 					t.Fatalf("%s setup: exit %d: %s %s", v.name, res.code, res.stdout, res.stderr)
 				}
-				t.Cleanup(func() { runNetavark(t, nv, "teardown", ns, in, dirs...) })
+				t.Cleanup(func() { runNetavark(t, nv, "teardown", ns, in, pluginDir) })
 			}
 		}
 	}
