@@ -5,8 +5,11 @@
 package testenv
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 )
 
@@ -40,4 +43,40 @@ func Netavark() string {
 		}
 	}
 	return ""
+}
+
+// envPrivate marks a test process that Main started in a network
+// namespace of its own.
+const envPrivate = "TESTENV_PRIVATE_NETNS"
+
+// Main runs a package's tests, as root, in a network namespace of their
+// own that plays the host: the bridges, firewall tables and forwarding
+// sysctls of the plugins that the tests run never touch the real host. It
+// re-runs the test binary in a new namespace with its loopback up; without
+// root it runs the tests where they are. Call it from TestMain:
+// os.Exit(testenv.Main(m.Run)).
+func Main(run func() int) int {
+	if os.Geteuid() != 0 {
+		return run()
+	}
+	if os.Getenv(envPrivate) == "1" {
+		if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: set lo up: %v: %s\n", err, out)
+			return 1
+		}
+		return run()
+	}
+	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+	cmd.Env = append(os.Environ(), envPrivate+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, "testenv: run the tests in a network namespace of their own:", err)
+		return 1
+	}
+	return 0
 }
