@@ -16,8 +16,10 @@
 //     published ports: ports_v4 and ports_v6 for ports on every address of
 //     a family, ports_v4_addr and ports_v6_addr for ports on one address;
 //   - chain postrouting (nat, srcnat) jumps, by the bridge a packet came
-//     from, to that network's chain BRIDGE-nat: masquerade to anything
-//     outside its subnets but multicast, and of hairpin traffic;
+//     from, to that network's chain BRIDGE-nat, which masquerades traffic
+//     to anything outside its subnets but multicast, and by the bridge it
+//     goes to, to BRIDGE-hairpin, which masquerades traffic of its
+//     containers to their own network's published ports;
 //   - chain forward (filter) jumps, by the bridge a packet comes from or
 //     goes to, to the network's chains BRIDGE-out and BRIDGE-in: internal
 //     networks and isolation;

@@ -5,21 +5,22 @@ import (
 	"github.com/google/nftables/expr"
 )
 
-// networkChains are a network's chains: nat for its outbound and hairpin
-// NAT, out and in for what it may forward.
+// networkChains are a network's chains: nat for its outbound NAT, hairpin
+// for the NAT of its containers' traffic to published ports of its own, out
+// and in for what it may forward.
 type networkChains struct {
-	nat, out, in *nftables.Chain
+	nat, hairpin, out, in *nftables.Chain
 }
 
 func (t *table) chainsOf(n Network) networkChains {
 	chain := func(suffix string) *nftables.Chain {
 		return &nftables.Chain{Table: t.t, Name: n.Bridge + suffix}
 	}
-	return networkChains{nat: chain(suffixNAT), out: chain(suffixOut), in: chain(suffixIn)}
+	return networkChains{nat: chain(suffixNAT), hairpin: chain(suffixHairpin), out: chain(suffixOut), in: chain(suffixIn)}
 }
 
 func (nc networkChains) all() []*nftables.Chain {
-	return []*nftables.Chain{nc.nat, nc.out, nc.in}
+	return []*nftables.Chain{nc.nat, nc.hairpin, nc.out, nc.in}
 }
 
 // addNetwork queues n's chains, written anew, and its elements in the
@@ -36,7 +37,7 @@ func (t *table) addNetwork(c *nftables.Conn, n Network) error {
 	if !n.Internal {
 		for _, s := range n.Subnets {
 			ipv4 := s.Addr().Is4()
-			rule(c, nc.nat, note+": hairpin to a published port", nfproto(ipv4),
+			rule(c, nc.hairpin, note+": hairpin to a published port", nfproto(ipv4),
 				inPrefix(saddr, s, expr.CmpOpEq), inPrefix(daddr, s, expr.CmpOpEq), ctDNAT(), []expr.Any{&expr.Masq{}})
 			if !n.NoMasquerade {
 				rule(c, nc.nat, note+": outbound NAT", nfproto(ipv4), inPrefix(saddr, s, expr.CmpOpEq),
@@ -119,5 +120,5 @@ func (t *table) networkElements(n Network, note string) []elements {
 		}
 		return elements{set, []nftables.SetElement{e}}
 	}
-	return []elements{el(t.natMap, nc.nat), el(t.out, nc.out), el(t.in, nc.in), el(t.bridges, nil)}
+	return []elements{el(t.natMap, nc.nat), el(t.hairpin, nc.hairpin), el(t.out, nc.out), el(t.in, nc.in), el(t.bridges, nil)}
 }

@@ -21,12 +21,14 @@ const (
 	setBridges  = "bridges"
 	setIsolated = "isolated"
 	mapNAT      = "nat"
+	mapHairpin  = "hairpin"
 	mapOut      = "out"
 	mapIn       = "in"
 
-	suffixNAT = "-nat"
-	suffixOut = "-out"
-	suffixIn  = "-in"
+	suffixNAT     = "-nat"
+	suffixHairpin = "-hairpin"
+	suffixOut     = "-out"
+	suffixIn      = "-in"
 )
 
 // portMap is one of the maps of published ports: for IPv4 or IPv6, keyed
@@ -44,9 +46,9 @@ type table struct {
 
 	prerouting, output, hostports, postrouting, forward *nftables.Chain
 
-	bridges, isolated *nftables.Set
-	natMap, out, in   *nftables.Set
-	ports             []portMap
+	bridges, isolated        *nftables.Set
+	natMap, hairpin, out, in *nftables.Set
+	ports                    []portMap
 }
 
 func newTable(name string) *table {
@@ -90,6 +92,7 @@ func newTable(name string) *table {
 		bridges:     ifnames(setBridges),
 		isolated:    ifnames(setIsolated),
 		natMap:      vmap(mapNAT),
+		hairpin:     vmap(mapHairpin),
 		out:         vmap(mapOut),
 		in:          vmap(mapIn),
 		// The maps by address come first: a port published on one address
@@ -105,7 +108,7 @@ func newTable(name string) *table {
 
 // sets returns every set and map of the table.
 func (t *table) sets() []*nftables.Set {
-	sets := []*nftables.Set{t.bridges, t.isolated, t.natMap, t.out, t.in}
+	sets := []*nftables.Set{t.bridges, t.isolated, t.natMap, t.hairpin, t.out, t.in}
 	for _, m := range t.ports {
 		sets = append(sets, m.set)
 	}
@@ -147,7 +150,11 @@ func (t *table) add(c *nftables.Conn) error {
 	for _, m := range t.ports {
 		rule(c, t.hostports, "published ports", dnatMap(m))
 	}
-	rule(c, t.postrouting, "outbound NAT and hairpin, by network", ifnameVmap(expr.MetaKeyIIFNAME, t.natMap))
+	rule(c, t.postrouting, "outbound NAT, by network", ifnameVmap(expr.MetaKeyIIFNAME, t.natMap))
+	// Hairpin traffic goes by the output interface: where br_netfilter is
+	// loaded, a DNATed packet that goes back out of the bridge it came in
+	// on is bridged, and has no input interface here.
+	rule(c, t.postrouting, "hairpin, by network", ifnameVmap(expr.MetaKeyOIFNAME, t.hairpin))
 	rule(c, t.postrouting, "localhost to a published port", ifnameIn(expr.MetaKeyOIFNAME, t.bridges),
 		nfproto(true), inPrefix(saddr, netip.MustParsePrefix("127.0.0.0/8"), expr.CmpOpEq), []expr.Any{&expr.Masq{}})
 	rule(c, t.forward, "from a network", ifnameVmap(expr.MetaKeyIIFNAME, t.out))

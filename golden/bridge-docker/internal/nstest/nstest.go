@@ -201,31 +201,38 @@ func Handle(t testing.TB, path string) *netlink.Handle {
 // that namespace, and /proc/sys/net is that namespace's while fn runs.
 func Do(t testing.TB, path string, fn func()) {
 	t.Helper()
+	if err := InNetns(path, func() error { fn(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// InNetns is Do for code without a testing.TB, such as servers and
+// clients on goroutines of their own: it returns fn's error, or why the
+// thread could not enter the namespace.
+func InNetns(path string, fn func() error) error {
 	runtime.LockOSThread()
 	orig, err := netns.Get()
 	if err != nil {
 		runtime.UnlockOSThread()
-		t.Fatalf("get the current netns: %v", err)
+		return fmt.Errorf("get the current netns: %w", err)
 	}
 	defer orig.Close()
 	target, err := netns.GetFromPath(path)
 	if err != nil {
 		runtime.UnlockOSThread()
-		t.Fatalf("open netns %s: %v", path, err)
+		return fmt.Errorf("open netns %s: %w", path, err)
 	}
 	defer target.Close()
 	if err := netns.Set(target); err != nil {
 		runtime.UnlockOSThread()
-		t.Fatalf("enter netns %s: %v", path, err)
+		return fmt.Errorf("enter netns %s: %w", path, err)
 	}
-	defer func() {
-		// A thread that cannot go back stays locked, so that the runtime
-		// ends it with the goroutine instead of reusing it.
-		if err := netns.Set(orig); err != nil {
-			t.Errorf("leave netns %s: %v", path, err)
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-	fn()
+	ferr := fn()
+	// A thread that cannot go back stays locked, so that the runtime
+	// ends it with the goroutine instead of reusing it.
+	if err := netns.Set(orig); err != nil {
+		return errors.Join(ferr, fmt.Errorf("leave netns %s: %w", path, err))
+	}
+	runtime.UnlockOSThread()
+	return ferr
 }

@@ -129,7 +129,7 @@ func TestAddRemove(t *testing.T) {
 	}
 	st := readState(t, f)
 	for set, want := range map[string]int{"ports_v4": 1, "ports_v6": 1, "ports_v4_addr": 3, "ports_v6_addr": 0,
-		"bridges": 1, "isolated": 1, "nat": 1, "out": 1, "in": 1} {
+		"bridges": 1, "isolated": 1, "nat": 1, "hairpin": 1, "out": 1, "in": 1} {
 		if got := st.count(set); got != want {
 			t.Errorf("%s has %d elements, want %d: %v", set, got, want, st.elements[set])
 		}
@@ -139,8 +139,8 @@ func TestAddRemove(t *testing.T) {
 			t.Errorf("element %s does not name its container", e)
 		}
 	}
-	if n := st.rules["fwt-br0-nat"]; n != 4 {
-		t.Errorf("chain fwt-br0-nat has %d rules, want hairpin and outbound NAT for two subnets", n)
+	if n, m := st.rules["fwt-br0-nat"], st.rules["fwt-br0-hairpin"]; n != 2 || m != 2 {
+		t.Errorf("chains fwt-br0-nat and -hairpin have %d and %d rules, want 2 each: one per subnet", n, m)
 	}
 
 	// Setup again, as a retried setup would: nothing doubles.

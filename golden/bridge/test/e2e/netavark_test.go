@@ -73,14 +73,21 @@ type result struct {
 // directory dir, as podman would, and with env added to its environment.
 func runNetavark(t testing.TB, nv, cmd, netnsPath string, opts protocol.NetavarkOptions, dir string, env ...string) result {
 	t.Helper()
+	return runCommand(t, exec.Command(nv, "--config", t.TempDir(), "--plugin-directory", dir, cmd, netnsPath), opts, env...)
+}
+
+// runCommand runs c, a netavark command, with opts on stdin and env added
+// to its environment.
+func runCommand(t testing.TB, c *exec.Cmd, opts protocol.NetavarkOptions, env ...string) result {
+	t.Helper()
 	input, err := json.Marshal(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := exec.Command(nv, "--config", t.TempDir(), "--plugin-directory", dir, cmd, netnsPath)
 	c.Stdin = bytes.NewReader(input)
 	// netavark's own bridge needs a firewall driver; plugins get none, and
-	// the built-in bridge that the benchmark compares with runs without.
+	// the built-in bridge that the benchmark compares with runs without
+	// unless env says otherwise. No D-Bus: netavark would ask firewalld.
 	c.Env = append(os.Environ(), "NETAVARK_FW=none", "DBUS_SYSTEM_BUS_ADDRESS=")
 	c.Env = append(c.Env, env...)
 	var stdout, stderr bytes.Buffer
@@ -88,7 +95,7 @@ func runNetavark(t testing.TB, nv, cmd, netnsPath string, opts protocol.Netavark
 	err = c.Run()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("run netavark: %v", err)
+		t.Fatalf("run %s: %v", c.Path, err)
 	}
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: c.ProcessState.ExitCode()}
 }
