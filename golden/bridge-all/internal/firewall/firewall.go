@@ -34,6 +34,10 @@
 // containers and removed with its last. Every change is one netlink batch,
 // which the kernel applies whole or not at all.
 //
+// Where Docker runs, its iptables FORWARD chain may drop what this table
+// accepts: each network also gets two accepts in Docker's DOCKER-USER chain
+// (see docker.go).
+//
 // The host's forwarding sysctls are the dataplane's business, as in
 // netavark, and so are not set here.
 package firewall
@@ -201,6 +205,9 @@ func (f *Firewall) Add(n Network, c Container) error {
 			if err := t.addNetwork(conn, n); err != nil {
 				return err
 			}
+			if err := t.addDockerUser(conn, n); err != nil {
+				return err
+			}
 			for _, e := range byMap(ports) {
 				if err := conn.SetAddElements(e.set, e.elements); err != nil {
 					return err
@@ -253,6 +260,9 @@ func (f *Firewall) Remove(n Network, c Container, last bool) error {
 			}
 			if last {
 				if err := t.removeNetwork(conn, n); err != nil {
+					return err
+				}
+				if err := t.removeDockerUser(conn, n); err != nil {
 					return err
 				}
 			}
@@ -359,9 +369,13 @@ func (f *Firewall) Check(n Network, c Container) error {
 	}
 	defer conn.CloseLasting()
 	t := newTable(f.Table)
+	chains, err := conn.ListChainsOfTableFamily(t.t.Family)
+	if err != nil {
+		return fmt.Errorf("firewall: list chains: %w", err)
+	}
 	for _, ch := range t.chainsOf(n).all() {
-		if _, err := conn.ListChain(t.t, ch.Name); err != nil {
-			return fmt.Errorf("firewall: chain %s of network %s in table inet %s: %w", ch.Name, n.Name, t.t.Name, err)
+		if !slices.ContainsFunc(chains, func(c *nftables.Chain) bool { return c.Table.Name == t.t.Name && c.Name == ch.Name }) {
+			return fmt.Errorf("firewall: chain %s of network %s is missing from table inet %s", ch.Name, n.Name, t.t.Name)
 		}
 	}
 	ports := t.portElements(n, c)

@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/nftables"
 
 	"example.com/demo/internal/nstest"
 )
@@ -108,8 +111,8 @@ func TestStaticAddresses(t *testing.T) {
 					t.Errorf("record labels = %s, want app=web", labels)
 				}
 			case "runtimeConfig.ips":
-				if pm, _ := json.Marshal(rec["portMappings"]); !strings.Contains(string(pm), `"hostPort":8080`) {
-					t.Errorf("record portMappings = %s, want the mapping of port 8080", pm)
+				if pm, _ := json.Marshal(rec["ports"]); !strings.Contains(string(pm), `"HostPort":8080`) {
+					t.Errorf("record ports = %s, want port 8080", pm)
 				}
 			}
 
@@ -134,24 +137,91 @@ func TestStaticAddresses(t *testing.T) {
 	}
 }
 
-// TestLabelsAndPortMappingsLogged checks that what the plugin records but
-// does not act on reaches the runtime's log.
-func TestLabelsAndPortMappingsLogged(t *testing.T) {
+// TestLog checks that a successful ADD writes nothing on stderr, which
+// runtimes show their users, and that the log, with the labels the plugin
+// records, reaches them when the plugin's log variable asks for it.
+func TestLog(t *testing.T) {
 	nstest.RequireRoot(t)
-	n := newNetwork(t, "1.1.0", obj(t, `{"capabilities": {"portMappings": true},
-		"args": {"cni": {"ips": ["198.18.38.5/24"], "labels": [{"key": "app", "value": "web"}]}}}`))
+	n := newNetwork(t, "1.1.0", obj(t, `{"args": {"cni": {"ips": ["198.18.38.5/24"], "labels": [{"key": "app", "value": "web"}]}}}`))
 	ns := nstest.NewNetns(t)
-	r := n.cnitool(t, "add", ns, `CAP_ARGS={"portMappings": [{"hostPort": 8080, "containerPort": 80}]}`)
-	if r.code != 0 {
-		t.Fatalf("cnitool add: %s", r)
-	}
-	for _, want := range []string{"msg=attached", "labels.app=web", "port mappings recorded but not applied"} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("cnitool's stderr lacks %q:\n%s", want, r.stderr)
+	for _, env := range []string{"", logEnv + "=info"} {
+		r := n.cnitool(t, "add", ns, env)
+		if r.code != 0 {
+			t.Fatalf("cnitool add: %s", r)
+		}
+		logged := strings.Contains(r.stderr, "msg=attached") && strings.Contains(r.stderr, "labels.app=web")
+		if env == "" && r.stderr != "" || env != "" && !logged {
+			t.Errorf("with %q, cnitool's stderr:\n%s", env, r.stderr)
+		}
+		if r := n.cnitool(t, "del", ns); r.code != 0 {
+			t.Errorf("cnitool del: %s", r)
 		}
 	}
-	if r := n.cnitool(t, "del", ns); r.code != 0 {
-		t.Errorf("cnitool del: %s", r)
+}
+
+// TestPortMappings publishes a port from each place a runtime puts it, the
+// portMappings capability and args.cni.port_mappings, and checks it from a
+// namespace outside the host; ipMasq NATs the container's own traffic.
+// CHECK verifies the ports, and DEL withdraws them.
+func TestPortMappings(t *testing.T) {
+	nstest.RequireRoot(t)
+	out := nstest.NewOutside(t, "")
+	nstest.Serve(t, out, "tcp", 5000)
+	for _, tc := range []struct {
+		name, plugin string
+		env          []string
+	}{
+		{"capability", `{"capabilities": {"portMappings": true}}`,
+			[]string{`CAP_ARGS={"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]}`}},
+		{"args.cni.port_mappings", `{"args": {"cni": {"port_mappings": [{"host_port": 8080, "container_port": 80, "protocol": "tcp"}]}}}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keys := obj(t, tc.plugin)
+			keys["isDefaultGateway"] = true
+			keys["ipMasq"] = true
+			n := newNetwork(t, "1.1.0", keys)
+			ns := nstest.NewNetns(t)
+			nstest.Serve(t, ns, "tcp", 80)
+			env := append([]string{"CNI_ARGS=IP=198.18.45.5/24"}, tc.env...)
+			if r := n.cnitool(t, "add", ns, env...); r.code != 0 {
+				t.Fatalf("cnitool add: %s", r)
+			}
+			if peer, err := nstest.Probe(out, "tcp", nstest.HostV4+":8080", time.Second); err != nil || peer != nstest.OutsideV4 {
+				t.Errorf("outside to the published port: %q, %v; want an answer to %s", peer, err, nstest.OutsideV4)
+			}
+			if peer, err := nstest.Probe(ns, "tcp", nstest.OutsideV4+":5000", time.Second); err != nil || peer != nstest.HostV4 {
+				t.Errorf("container to outside: seen as %q, %v; want masqueraded to %s", peer, err, nstest.HostV4)
+			}
+			if r := n.cnitool(t, "check", ns, env...); r.code != 0 {
+				t.Errorf("cnitool check: %s", r)
+			}
+			// Without the rules, CHECK fails, naming the port, and DEL
+			// still succeeds.
+			dropTable(t)
+			if r := n.cnitool(t, "check", ns, env...); r.code == 0 || !strings.Contains(r.stderr, "is missing from table inet "+driver) {
+				t.Errorf("cnitool check without the firewall's table: %s", r)
+			}
+			if r := n.cnitool(t, "del", ns, env...); r.code != 0 {
+				t.Fatalf("cnitool del: %s", r)
+			}
+			if _, err := nstest.Probe(out, "tcp", nstest.HostV4+":8080", 300*time.Millisecond); err == nil {
+				t.Error("the port answers after DEL")
+			}
+		})
+	}
+}
+
+// dropTable deletes the plugin's nftables table, as nft flush ruleset or a
+// reboot would.
+func dropTable(t *testing.T) {
+	t.Helper()
+	conn, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.DelTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: driver})
+	if err := conn.Flush(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -255,7 +325,7 @@ func TestGCUnreadableRecord(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := n.exec(t, "GC", obj(t, `{"cni.dev/valid-attachments": []}`))
+	r := n.exec(t, "GC", obj(t, `{"cni.dev/valid-attachments": []}`), logEnv+"=warn")
 	if r.code != 0 {
 		t.Fatalf("GC: %s", r)
 	}

@@ -17,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -25,8 +24,14 @@ import (
 	"example.com/demo/internal/nstest"
 )
 
-// pluginType is the plugin's file name, the "type" of its configurations.
-const pluginType = "demo-cni"
+// pluginType is the plugin's file name, the "type" of its configurations;
+// driver is the plugin's name, which its nftables table has, and logEnv
+// turns its log on.
+const (
+	pluginType = "demo-cni"
+	driver     = "demo"
+	logEnv     = "DEMO_LOG"
+)
 
 // The reference tools, pinned: cnitool from the module of the CNI library
 // that the plugin uses, host-local and bridge from the reference plugins.
@@ -39,15 +44,11 @@ const (
 // buildFlags are those of the Makefile, for the plugin and the tools alike.
 var buildFlags = []string{"-trimpath", "-ldflags=-s -w"}
 
-var (
-	// pluginDir holds the plugin, built by TestMain.
-	pluginDir string
-	// toolDir holds the tools, built on first use.
-	toolDir string
-)
+// pluginDir holds the plugin, built by TestMain.
+var pluginDir string
 
 func TestMain(m *testing.M) {
-	os.Exit(nstest.Main(func() int { return runTests(m) }))
+	os.Exit(nstest.Main(func() int { return runTests(m) }, cnitoolPkg, hostLocalPkg, bridgePkg))
 }
 
 func runTests(m *testing.M) int {
@@ -57,7 +58,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	pluginDir, toolDir = filepath.Join(dir, "plugin"), filepath.Join(dir, "tools")
+	pluginDir = filepath.Join(dir, "plugin")
 	args := append([]string{"build", "-o", filepath.Join(pluginDir, pluginType)}, buildFlags...)
 	cmd := exec.Command("go", append(args, "../../cmd/"+pluginType)...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -68,40 +69,11 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// tools remembers which tools are built, and why one could not be.
-var tools struct {
-	sync.Mutex
-	errs map[string]error
-}
-
-// tool returns the path of the command pkg@version, which it builds with go
-// install into toolDir the first time. It is built outside this module, so
-// its own go.mod decides its dependencies.
+// tool returns the path of the command pkg@version, built outside this
+// module, so that its own go.mod decides its dependencies.
 func tool(t testing.TB, pkg string) string {
 	t.Helper()
-	path, _, _ := strings.Cut(pkg, "@")
-	bin := filepath.Join(toolDir, filepath.Base(path))
-	tools.Lock()
-	defer tools.Unlock()
-	err, tried := tools.errs[pkg]
-	if !tried {
-		if err = os.MkdirAll(toolDir, 0o755); err == nil {
-			cmd := exec.Command("go", append(append([]string{"install"}, buildFlags...), pkg)...)
-			cmd.Dir = toolDir
-			cmd.Env = append(os.Environ(), "GOBIN="+toolDir, "CGO_ENABLED=0", "GOWORK=off")
-			if out, cerr := cmd.CombinedOutput(); cerr != nil {
-				err = fmt.Errorf("%w\n%s", cerr, out)
-			}
-		}
-		if tools.errs == nil {
-			tools.errs = make(map[string]error)
-		}
-		tools.errs[pkg] = err
-	}
-	if err != nil {
-		nstest.SkipOrFail(t, fmt.Sprintf("cannot build %s from the Go module proxy: %v", pkg, err))
-	}
-	return bin
+	return nstest.Tool(t, pkg)
 }
 
 // network is one CNI network configuration list, with one plugin: this one.
@@ -163,7 +135,7 @@ func (r run) String() string {
 func (n *network) cnitool(t testing.TB, cmd, netnsPath string, env ...string) run {
 	t.Helper()
 	c := exec.Command(tool(t, cnitoolPkg), cmd, n.name, netnsPath)
-	c.Env = append(cleanEnv(), "NETCONFPATH="+n.confDir, "CNI_PATH="+cniPath())
+	c.Env = append(cleanEnv(), "NETCONFPATH="+n.confDir, "CNI_PATH="+cniPath(t))
 	c.Env = append(c.Env, env...)
 	return execute(t, c, nil)
 }
@@ -186,7 +158,7 @@ func (n *network) exec(t testing.TB, cmd string, extra map[string]any, env ...st
 	}
 	bin := filepath.Join(pluginDir, pluginType)
 	if typ := n.plugin["type"]; typ != pluginType {
-		bin = filepath.Join(toolDir, typ.(string))
+		bin = filepath.Join(toolDir(t), typ.(string))
 	}
 	return execPlugin(t, bin, cmd, stdin, env...)
 }
@@ -195,7 +167,7 @@ func (n *network) exec(t testing.TB, cmd string, extra map[string]any, env ...st
 func execPlugin(t testing.TB, bin, cmd string, stdin []byte, env ...string) run {
 	t.Helper()
 	c := exec.Command(bin)
-	c.Env = append(cleanEnv(), "CNI_COMMAND="+cmd, "CNI_PATH="+cniPath())
+	c.Env = append(cleanEnv(), "CNI_COMMAND="+cmd, "CNI_PATH="+cniPath(t))
 	c.Env = append(c.Env, env...)
 	return execute(t, c, stdin)
 }
@@ -224,8 +196,15 @@ func cleanEnv() []string {
 	return env
 }
 
-func cniPath() string {
-	return pluginDir + string(filepath.ListSeparator) + toolDir
+func cniPath(t testing.TB) string {
+	return pluginDir + string(filepath.ListSeparator) + toolDir(t)
+}
+
+// toolDir is the directory of the reference tools, where the plugin finds
+// host-local.
+func toolDir(t testing.TB) string {
+	t.Helper()
+	return filepath.Dir(tool(t, hostLocalPkg))
 }
 
 // containerID is the container ID cnitool uses for a netns.

@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/google/nftables"
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 
 	"example.com/demo/internal/nstest"
 	"example.com/demo/internal/protocol"
@@ -28,14 +25,13 @@ import (
 // internal networks and isolation. Servers answer each client with the
 // address they see it from, so every check also tells who NATed what.
 
-// Addresses of the world: the host's on the outside link, the outside's,
-// and a second address of the host, on its loopback.
+// Addresses of the world, nstest.NewOutside's.
 const (
-	hostV4    = "192.0.2.1"
-	outV4     = "192.0.2.2"
-	hostV6    = "2001:db8:2::1"
-	outV6     = "2001:db8:2::2"
-	otherV4   = "198.51.100.1"
+	hostV4    = nstest.HostV4
+	outV4     = nstest.OutsideV4
+	hostV6    = nstest.HostV6
+	outV6     = nstest.OutsideV6
+	otherV4   = nstest.OtherV4
 	outPort   = 5000 // the outside's server
 	probeWait = 700 * time.Millisecond
 )
@@ -64,60 +60,15 @@ type attached struct {
 
 func newWorld(t *testing.T, driverName string, env ...string) *world {
 	t.Helper()
+	host := nstest.NewNetns(t)
 	w := &world{
 		nv:     nstest.Netavark(t),
-		host:   nstest.NewNetns(t),
-		out:    nstest.NewNetns(t),
+		host:   host,
+		out:    nstest.NewOutside(t, host),
 		driver: driverName,
 		env:    env,
 		names:  map[string]string{hostV4: "host", hostV6: "host", outV4: "outside", outV6: "outside"},
 		lock:   filepath.Join(t.TempDir(), "netavark.lock"),
-	}
-	h := nstest.Handle(t, w.host)
-	o := nstest.Handle(t, w.out)
-	outNS, err := netns.GetFromPath(w.out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer outNS.Close()
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name = "to-out"
-	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: "eth0", PeerNamespace: netlink.NsFd(outNS)}
-	if err := h.LinkAdd(veth); err != nil {
-		t.Fatalf("create the outside link: %v", err)
-	}
-	for _, step := range []struct {
-		h      *netlink.Handle
-		link   string
-		addrs  []string
-		routes []string
-	}{
-		{h, "to-out", []string{hostV4 + "/24", hostV6 + "/64"}, nil},
-		{h, "lo", []string{otherV4 + "/32"}, nil},
-		{o, "eth0", []string{outV4 + "/24", outV6 + "/64"}, []string{otherV4 + "/32"}},
-		{o, "lo", nil, nil},
-	} {
-		link, err := step.h.LinkByName(step.link)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range step.addrs {
-			addr, _ := netlink.ParseAddr(a)
-			addr.Flags = unix.IFA_F_NODAD // usable at once
-			if err := step.h.AddrAdd(link, addr); err != nil {
-				t.Fatalf("add %s to %s: %v", a, step.link, err)
-			}
-		}
-		if err := step.h.LinkSetUp(link); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range step.routes {
-			dst, _ := netlink.ParseIPNet(r)
-			gw, _ := netip.ParseAddr(hostV4)
-			if err := step.h.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: dst, Gw: gw.AsSlice()}); err != nil {
-				t.Fatalf("route %s: %v", r, err)
-			}
-		}
 	}
 	nstest.Serve(t, w.out, "tcp", outPort)
 	return w

@@ -5,10 +5,96 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
+
+// Addresses of the link that NewOutside makes: the host's end and the
+// outside's, and another address of the host, on its loopback, that the
+// outside routes to through the link.
+const (
+	HostV4    = "192.0.2.1"
+	OutsideV4 = "192.0.2.2"
+	HostV6    = "2001:db8:2::1"
+	OutsideV6 = "2001:db8:2::2"
+	OtherV4   = "198.51.100.1"
+)
+
+// NewOutside makes a namespace that plays the network outside a host: it
+// is behind a veth from the namespace at hostPath ("" for the test's own),
+// with the addresses above, and returns its path. Traffic that leaves the
+// host's containers for it must be NATed to the host's address, and it
+// reaches their published ports on the host's addresses.
+func NewOutside(t testing.TB, hostPath string) string {
+	t.Helper()
+	out := NewNetns(t)
+	var h *netlink.Handle
+	if hostPath == "" {
+		var err error
+		if h, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(h.Close)
+	} else {
+		h = Handle(t, hostPath)
+	}
+	o := Handle(t, out)
+	outNS, err := netns.GetFromPath(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outNS.Close()
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = UniqueName("out-")
+	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: "eth0", PeerNamespace: netlink.NsFd(outNS)}
+	if err := h.LinkAdd(veth); err != nil {
+		t.Fatalf("create the outside link: %v", err)
+	}
+	t.Cleanup(func() { h.LinkDel(veth) })
+	for _, step := range []struct {
+		h      *netlink.Handle
+		link   string
+		addrs  []string
+		routes []string
+	}{
+		{h, attrs.Name, []string{HostV4 + "/24", HostV6 + "/64"}, nil},
+		{h, "lo", []string{OtherV4 + "/32"}, nil},
+		{o, "eth0", []string{OutsideV4 + "/24", OutsideV6 + "/64"}, []string{OtherV4 + "/32"}},
+		{o, "lo", nil, nil},
+	} {
+		link, err := step.h.LinkByName(step.link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range step.addrs {
+			addr, err := netlink.ParseAddr(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr.Flags = unix.IFA_F_NODAD // usable at once
+			if err := step.h.AddrAdd(link, addr); err != nil && !errors.Is(err, unix.EEXIST) {
+				t.Fatalf("add %s to %s: %v", a, step.link, err)
+			}
+		}
+		if err := step.h.LinkSetUp(link); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range step.routes {
+			dst, _ := netlink.ParseIPNet(r)
+			gw := netip.MustParseAddr(HostV4)
+			if err := step.h.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: dst, Gw: gw.AsSlice()}); err != nil {
+				t.Fatalf("route %s: %v", r, err)
+			}
+		}
+	}
+	return out
+}
 
 // Serve runs servers for network ("tcp" or "udp") on each of ports, on
 // every address of the namespace at path, until the test ends. Each answers

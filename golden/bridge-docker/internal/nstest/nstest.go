@@ -32,9 +32,11 @@ const envPrivate = "NSTEST_PRIVATE_NETNS"
 // whatever a failed test leaves goes with the namespace. It re-runs the
 // test binary in a new namespace with its loopback up; without root it
 // runs the tests where they are, and those that need root skip or fail.
-// Call it from TestMain with the function that runs the tests, m.Run or
-// one that prepares them first: os.Exit(nstest.Main(m.Run)).
-func Main(run func() int) int {
+// The new namespace has no route to the Go module proxy: Main builds the
+// tools (pkg@version, for Tool) before it moves. Call it from TestMain with
+// the function that runs the tests, m.Run or one that prepares them first:
+// os.Exit(nstest.Main(m.Run)).
+func Main(run func() int, tools ...string) int {
 	if os.Geteuid() != 0 {
 		return run()
 	}
@@ -45,8 +47,21 @@ func Main(run func() int) int {
 		}
 		return run()
 	}
+	dir, err := os.MkdirTemp("", "nstest-tools-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nstest:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	for _, pkg := range tools {
+		// A tool that does not build fails (or skips) the tests that
+		// need it, with this error above theirs.
+		if err := installTool(dir, pkg); err != nil {
+			fmt.Fprintln(os.Stderr, "nstest:", err)
+		}
+	}
 	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
-	cmd.Env = append(os.Environ(), envPrivate+"=1")
+	cmd.Env = append(os.Environ(), envPrivate+"=1", envTools+"="+dir)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	if err := cmd.Run(); err != nil {

@@ -24,11 +24,13 @@ import (
 )
 
 // The Docker end-to-end test runs a private dockerd (its own data root,
-// exec root and API socket, no docker0, no iptables rules, no sysctl
-// changes) and the driver daemon built from cmd/demo-docker under a name
-// of its own, so that neither meets a Docker or a driver already on the
-// host. Images come from docker import of a rootfs holding a static
-// busybox: the test needs no registry.
+// exec root and API socket, no docker0) and the driver daemon built from
+// cmd/demo-docker under a name of its own, so that neither meets a Docker
+// or a driver already on the host; and, like every test of the package, in
+// a network namespace of its own, so that dockerd sets IP forwarding and
+// its iptables rules there as on a real host: with its FORWARD chain's
+// policy at drop, since forwarding was off. Images come from docker import
+// of a rootfs holding a static busybox: the test needs no registry.
 
 // dockerSubnet is the network of the test, as in the README.
 const dockerSubnet = "10.79.0.0/24"
@@ -95,6 +97,39 @@ func TestDocker(t *testing.T) {
 		env.docker(t, ctx, "rm", "-f", a, b)
 		if nstest.LinkExists(t, bridgeName) {
 			t.Errorf("bridge %s left after its last container", bridgeName)
+		}
+	})
+
+	t.Run("published port and outbound NAT", func(t *testing.T) {
+		// dockerd turned forwarding on itself, so it set its FORWARD
+		// chain to drop: the driver's accepts in DOCKER-USER let the
+		// network's traffic through.
+		if out, err := exec.Command("iptables", "-S", "FORWARD").CombinedOutput(); err != nil || !strings.Contains(string(out), "-P FORWARD DROP") {
+			t.Errorf("iptables -S FORWARD: %v\n%s\nwant Docker's drop policy", err, out)
+		}
+		outside := nstest.NewOutside(t, "")
+		nstest.Serve(t, outside, "tcp", 5000)
+		web := nstest.UniqueName("web-")
+		t.Cleanup(func() { env.dockerQuiet(ctx, "rm", "-f", web) })
+		env.docker(t, ctx, "run", "-d", "--name", web, "--network", network, "-p", "8080:80", image,
+			"sh", "-c", "while true; do echo published | nc -l -p 80; done")
+		var got string
+		for range 50 { // until the server listens
+			if got, _ = nstest.Probe(outside, "tcp", nstest.HostV4+":8080", time.Second); got == "published" {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if got != "published" {
+			t.Errorf("outside to host port 8080: %q, want the container's answer", got)
+		}
+		out := env.docker(t, ctx, "exec", web, "sh", "-c", "nc -w 5 "+nstest.OutsideV4+" 5000")
+		if strings.TrimSpace(out) != nstest.HostV4 {
+			t.Errorf("the outside saw the container as %q, want the host's address %s", out, nstest.HostV4)
+		}
+		env.docker(t, ctx, "rm", "-f", web)
+		if got, err := nstest.Probe(outside, "tcp", nstest.HostV4+":8080", 300*time.Millisecond); err == nil {
+			t.Errorf("host port 8080 still answers %q after the container left", got)
 		}
 	})
 
@@ -186,9 +221,8 @@ func startDockerd(t *testing.T) *dockerEnv {
 		"--exec-root", filepath.Join(dir, "exec"),
 		"--pidfile", filepath.Join(dir, "docker.pid"),
 		"-H", env.host,
-		// Nothing of the host's network but what the driver makes: no
-		// docker0, no iptables rules, no ip_forward.
-		"--bridge=none", "--iptables=false", "--ip-forward=false",
+		// No docker0: the only networks are the driver's.
+		"--bridge=none",
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {

@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -41,12 +40,6 @@ const (
 	version    = "v1.2.3-4-gabc1234"
 	pkgVersion = "1.2.3+4.gabc1234"
 )
-
-// nfpmUnavailable matches the go command's error when go run cannot get
-// nfpm: it names the package it was asked to run, whatever went wrong (no
-// route to the module proxy, GOPROXY=off, or a Go older than nfpm needs
-// with GOTOOLCHAIN=local).
-var nfpmUnavailable = regexp.MustCompile(`(?m)^go: github\.com/goreleaser/nfpm/\S*@\S+: .*$`)
 
 func TestPackages(t *testing.T) {
 	dist := t.TempDir()
@@ -136,11 +129,12 @@ func TestSpec(t *testing.T) {
 	}
 }
 
-// makePackages runs `make package` with the output in dist.
+// makePackages runs `make package` with the output in dist, and the
+// Makefile's nfpm, built before the test.
 func makePackages(t *testing.T, dist string) {
 	t.Helper()
 	makeCmd := requireTool(t, "make")
-	cmd := exec.Command(makeCmd, "package", "DIST="+dist, "VERSION="+version)
+	cmd := exec.Command(makeCmd, "package", "DIST="+dist, "VERSION="+version, "NFPM="+nstest.Tool(t, nfpmPkg))
 	cmd.Dir = projectDir
 	// Under `make test` the outer make passes its flags and command-line
 	// variables down in the environment; this make gets only the test's.
@@ -148,15 +142,9 @@ func makePackages(t *testing.T, dist string) {
 		name, _, _ := strings.Cut(kv, "=")
 		return name == "MAKEFLAGS" || name == "MFLAGS" || name == "MAKELEVEL"
 	})
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		return
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make package: %v\n%s", err, out)
 	}
-	if reason := nfpmUnavailable.Find(out); reason != nil {
-		t.Logf("make package: %v\n%s", err, out)
-		nstest.SkipOrFail(t, "make package needs nfpm, which go run could not get: "+string(reason))
-	}
-	t.Fatalf("make package: %v\n%s", err, out)
 }
 
 // requireTool returns the path of the program name, or skips or fails the

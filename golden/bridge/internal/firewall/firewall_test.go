@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -335,5 +336,51 @@ func TestConcurrent(t *testing.T) {
 	run(func(i int) error { return f.Remove(networks[i%4], containers[i], i >= n-4) })
 	if tableExists(t, f.Table) {
 		t.Error("table left after every container left")
+	}
+}
+
+// Where Docker's DOCKER-USER chain exists, each network gets its accepts
+// there, once however often it is set up, which iptables reads back, and
+// they go with the network.
+func TestDockerUser(t *testing.T) {
+	f := testFirewall(t)
+	iptables, err := exec.LookPath("iptables")
+	if err != nil {
+		nstest.SkipOrFail(t, "needs iptables (iptables-nft) to read the rules back as Docker does: apt-get install iptables")
+	}
+	for _, args := range [][]string{{"-N", "DOCKER-USER"}, {"-A", "DOCKER-USER", "-j", "RETURN"}} {
+		if out, err := exec.Command(iptables, args...).CombinedOutput(); err != nil {
+			t.Fatalf("iptables %v: %v\n%s", args, err, out)
+		}
+	}
+	t.Cleanup(func() {
+		exec.Command(iptables, "-F", "DOCKER-USER").Run()
+		exec.Command(iptables, "-X", "DOCKER-USER").Run()
+	})
+	for range 2 {
+		if err := f.Add(dualStack, web1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command(iptables, "-S", "DOCKER-USER").CombinedOutput()
+	if err != nil {
+		t.Fatalf("iptables -S: %v\n%s", err, out)
+	}
+	want := fmt.Sprintf(`-N DOCKER-USER
+-A DOCKER-USER -i fwt-br0 -m comment --comment "%[1]s: network web (bridge fwt-br0)" -j ACCEPT
+-A DOCKER-USER -o fwt-br0 -m comment --comment "%[1]s: network web (bridge fwt-br0)" -j ACCEPT
+-A DOCKER-USER -j RETURN
+`, f.Table)
+	if string(out) != want {
+		t.Errorf("iptables -S DOCKER-USER:\n%s\nwant\n%s", out, want)
+	}
+	if out, err := exec.Command(iptables, "-C", "DOCKER-USER", "-j", "RETURN").CombinedOutput(); err != nil {
+		t.Errorf("iptables -C, as Docker runs it at start: %v\n%s", err, out)
+	}
+	if err := f.Remove(dualStack, web1, true); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := exec.Command(iptables, "-S", "DOCKER-USER").CombinedOutput(); string(out) != "-N DOCKER-USER\n-A DOCKER-USER -j RETURN\n" {
+		t.Errorf("after the network left, iptables -S DOCKER-USER:\n%s", out)
 	}
 }
