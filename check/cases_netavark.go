@@ -50,7 +50,7 @@ func (s *suite) netavarkCases(ctx context.Context) {
 			return &run{got: Got{ExitStatus: -1, StartError: fmt.Sprintf("encode netavark input: %v", err)}}
 		}
 		argv := []string{netavark, "--config", configDir, "--plugin-directory", pluginDir, cmd, path}
-		return execute(ctx, s.cfg.Timeout, argv, env, stdin)
+		return execute(ctx, s.cfg.Timeout, "", argv, env, stdin)
 	}
 	s.runCycle(ctx, cycle{
 		prefix: "netavark",

@@ -24,7 +24,8 @@ type Config struct {
 	// close its stdout within it. Zero means [DefaultTimeout].
 	Timeout time.Duration
 	// Netns runs the setup and teardown cases in a scratch network
-	// namespace. It needs root.
+	// namespace, and the published port cases in scratch namespaces of a
+	// host, an outside network and a container. It needs root.
 	Netns bool
 	// Netavark, if set, is the path of a netavark binary to run setup and
 	// teardown through. It needs root.
@@ -65,7 +66,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	groups := []func(context.Context){s.infoCases, s.createCases, s.errorCases}
 	if cfg.Netns {
-		groups = append(groups, s.netnsCases)
+		groups = append(groups, s.netnsCases, s.portsCases)
 	}
 	if cfg.Netavark != "" {
 		groups = append(groups, s.netavarkCases)
@@ -99,7 +100,13 @@ func executable(path string) (string, error) {
 
 // runPlugin runs the plugin with args and stdin.
 func (s *suite) runPlugin(ctx context.Context, stdin []byte, args ...string) *run {
-	return execute(ctx, s.cfg.Timeout, append([]string{s.plugin}, args...), nil, stdin)
+	return s.runPluginIn(ctx, "", stdin, args...)
+}
+
+// runPluginIn runs the plugin with args and stdin in the network namespace
+// at netns, or in the checker's own if netns is "".
+func (s *suite) runPluginIn(ctx context.Context, netns string, stdin []byte, args ...string) *run {
+	return execute(ctx, s.cfg.Timeout, netns, append([]string{s.plugin}, args...), nil, stdin)
 }
 
 // pass, fail and skip record the outcome of the case name, decided by r

@@ -25,6 +25,17 @@
 //     (teardown-again) and with a netns path that does not exist
 //     (teardown-missing-netns); the host has the same links before and after
 //     (no-leaked-links).
+//   - ports/... (with [Config.Netns], as root): in scratch namespaces of
+//     a host, an outside network behind a veth of the host (192.0.2.0/24)
+//     and a container, the plugin, run in the host, creates a network and
+//     sets the container up with port_mappings publishing tcp port 18080 on
+//     port 8080. It may refuse with a correct error answer (setup passes,
+//     the rest skip with its message). If it accepts, a client in the
+//     outside connecting to 192.0.2.1:18080 must get the answer of a
+//     server in the container (reachable), and after teardown must not
+//     (withdrawn): a plugin that takes port mappings and publishes nothing
+//     fails, since podman would report the port published to a user whose
+//     clients hang.
 //   - netavark/... (with [Config.Netavark], as root): the same setup and
 //     teardown through a real netavark binary, which finds the plugin in a
 //     temporary plugin directory.

@@ -83,11 +83,12 @@ const (
 // it, so a process that keeps it open is no fault.
 const stderrGrace = 200 * time.Millisecond
 
-// execute runs argv with stdin, adding env to the environment, and waits at
-// most timeout for it to exit and close its stdout. The program gets its own
+// execute runs argv with stdin, adding env to the environment, in the
+// network namespace at netns (the checker's own if ""), and waits at most
+// timeout for it to exit and close its stdout. The program gets its own
 // process group, which is killed when the timeout runs out, so that nothing
 // it started outlives the run.
-func execute(ctx context.Context, timeout time.Duration, argv, env []string, stdin []byte) *run {
+func execute(ctx context.Context, timeout time.Duration, netns string, argv, env []string, stdin []byte) *run {
 	r := &run{sent: Sent{Argv: argv, Env: env, Stdin: string(stdin)}, timeout: timeout}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -119,7 +120,13 @@ func execute(ctx context.Context, timeout time.Duration, argv, env []string, std
 	// A program that exits without reading stdin must not hold up Wait.
 	cmd.WaitDelay = time.Second
 
-	err = cmd.Start()
+	if netns == "" {
+		err = cmd.Start()
+	} else {
+		// The child inherits the network namespace of the thread that
+		// starts it.
+		err = inNetns(netns, cmd.Start)
+	}
 	outW.Close()
 	errW.Close()
 	if err != nil {

@@ -49,7 +49,7 @@ func TestExecute(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			r := execute(context.Background(), tt.timeout, []string{"sh", "-c", tt.script}, nil, []byte(tt.stdin))
+			r := execute(context.Background(), tt.timeout, "", []string{"sh", "-c", tt.script}, nil, []byte(tt.stdin))
 			if d := time.Since(start); d > tt.timeout+2*time.Second {
 				t.Errorf("took %s with a timeout of %s", d, tt.timeout)
 			}
@@ -59,14 +59,14 @@ func TestExecute(t *testing.T) {
 }
 
 func TestExecuteNotStarted(t *testing.T) {
-	r := execute(context.Background(), time.Second, []string{"/nonexistent/plugin"}, nil, nil)
+	r := execute(context.Background(), time.Second, "", []string{"/nonexistent/plugin"}, nil, nil)
 	if r.got.StartError == "" || !strings.Contains(r.problem(), "could not run") {
 		t.Errorf("got %+v", r.got)
 	}
 }
 
 func TestExecuteEnv(t *testing.T) {
-	r := execute(context.Background(), time.Second, []string{"sh", "-c", `printf %s "$CHECK_X"`}, []string{"CHECK_X=y"}, nil)
+	r := execute(context.Background(), time.Second, "", []string{"sh", "-c", `printf %s "$CHECK_X"`}, []string{"CHECK_X=y"}, nil)
 	if string(r.stdout) != "y" {
 		t.Errorf("stdout %q, want y", r.stdout)
 	}

@@ -54,8 +54,8 @@ func TestGolden(t *testing.T) {
 		requireRoot(t)
 		r := mustRun(t, Config{Plugin: plugin, Netns: true})
 		check(t, r)
-		if len(r.Cases) != 20 {
-			t.Errorf("%d cases, want 20", len(r.Cases))
+		if len(r.Cases) != 25 {
+			t.Errorf("%d cases, want 25", len(r.Cases))
 		}
 	})
 	t.Run("netavark", func(t *testing.T) {

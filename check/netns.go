@@ -62,6 +62,37 @@ func newScratchNetns() (*scratchNetns, error) {
 	return ns, nil
 }
 
+// inNetns runs fn with the calling goroutine's thread in the network
+// namespace at path, and moves it back. Sockets fn opens, and processes it
+// starts, are in that namespace. If the thread cannot move back, it stays
+// locked, so that the runtime ends it with the goroutine instead of running
+// other code in the wrong namespace.
+func inNetns(path string, fn func() error) error {
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("get the current netns: %w", err)
+	}
+	defer orig.Close()
+	target, err := netns.GetFromPath(path)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("open netns %s: %w", path, err)
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("enter netns %s: %w", path, err)
+	}
+	ferr := fn()
+	if err := netns.Set(orig); err != nil {
+		return errors.Join(ferr, fmt.Errorf("return from netns %s: %w", path, err))
+	}
+	runtime.UnlockOSThread()
+	return ferr
+}
+
 // delete unmounts and removes the namespace. The kernel destroys it, with
 // the interfaces in it, when nothing else holds it.
 func (ns *scratchNetns) delete() error {

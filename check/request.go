@@ -15,8 +15,8 @@ type request struct {
 
 // execRequest returns the setup and teardown input of a container, with a
 // name and id unique to this run, joining network with the interface
-// ifname and one static IP in each subnet.
-func execRequest(network json.RawMessage, ifname string) (request, error) {
+// ifname and one static IP in each subnet, and publishing ports.
+func execRequest(network json.RawMessage, ifname string, ports ...types.PortMapping) (request, error) {
 	var n types.Network
 	if err := json.Unmarshal(network, &n); err != nil {
 		return request{}, fmt.Errorf("decode the network: %w", err)
@@ -25,6 +25,7 @@ func execRequest(network json.RawMessage, ifname string) (request, error) {
 	req := types.NetworkPluginExec{
 		ContainerID:   id,
 		ContainerName: "check-" + id[:8],
+		PortMappings:  ports,
 		Network:       n,
 		NetworkOptions: types.PerNetworkOptions{
 			InterfaceName: ifname,

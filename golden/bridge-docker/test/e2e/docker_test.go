@@ -215,6 +215,12 @@ func startDockerd(t *testing.T) *dockerEnv {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
+	// As on a host where nothing forwarded before Docker came: dockerd
+	// turns forwarding on and its FORWARD chain's policy to drop. The
+	// test's own namespace is the host here (nstest.Main).
+	if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("0"), 0o644); err != nil {
+		t.Fatalf("turn forwarding off before dockerd starts: %v", err)
+	}
 	cmd := exec.Command(dockerd,
 		"--config-file", filepath.Join(dir, "daemon.json"), // not the host's /etc/docker/daemon.json
 		"--data-root", filepath.Join(dir, "data"),

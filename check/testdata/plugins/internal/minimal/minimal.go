@@ -5,7 +5,7 @@
 //
 // Its setup creates a veth pair inside the container's netns, named after
 // network_options.interface_name, with the static IPs; teardown removes it.
-// Nothing is done on the host.
+// Nothing is done on the host, so it refuses to publish ports.
 package minimal
 
 import (
@@ -134,9 +134,18 @@ func peerName(ifname string) string {
 	return "mp-" + ifname
 }
 
-// Setup creates a veth pair named after the interface in the netns at path,
-// with the static IPs, and returns its status.
+// Setup refuses port mappings, which it could not publish, and sets the
+// container up with SetupVeth.
 func Setup(path string, req types.NetworkPluginExec) (any, error) {
+	if len(req.PortMappings) > 0 {
+		return nil, errors.New("this plugin publishes no ports")
+	}
+	return SetupVeth(path, req)
+}
+
+// SetupVeth creates a veth pair named after the interface in the netns at
+// path, with the static IPs, and returns its status.
+func SetupVeth(path string, req types.NetworkPluginExec) (any, error) {
 	h, err := handleAt(path)
 	if err != nil {
 		return nil, err
