@@ -4,9 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"debug/elf"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
@@ -319,17 +317,7 @@ func (e *dockerEnv) dockerQuiet(ctx context.Context, args ...string) {
 // returns its name.
 func importBusybox(t *testing.T, env *dockerEnv) string {
 	t.Helper()
-	bin := os.Getenv("BUSYBOX")
-	if bin == "" {
-		bin, _ = exec.LookPath("busybox")
-	}
-	if bin == "" {
-		nstest.SkipOrFail(t, "no busybox for the test image: install a static one (Debian: apt-get install busybox-static) or set BUSYBOX")
-	}
-	if err := checkStatic(bin); err != nil {
-		nstest.SkipOrFail(t, "busybox for the test image: "+err.Error()+" (Debian: apt-get install busybox-static)")
-	}
-	data, err := os.ReadFile(bin)
+	data, err := os.ReadFile(staticBusybox(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,22 +341,6 @@ func importBusybox(t *testing.T, env *dockerEnv) string {
 		t.Fatalf("docker import: %v\n%s", err, out)
 	}
 	return image
-}
-
-// checkStatic returns an error unless path is a statically linked ELF
-// executable: the image holds nothing else, no libc.
-func checkStatic(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked", path)
-		}
-	}
-	return nil
 }
 
 // startDriver builds cmd/demo-docker and starts it under a unique
