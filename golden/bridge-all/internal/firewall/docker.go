@@ -27,21 +27,17 @@ const (
 )
 
 // dockerUserChains returns the DOCKER-USER chains of the IPv4 and IPv6
-// filter tables that exist.
-func dockerUserChains(conn *nftables.Conn) ([]*nftables.Chain, error) {
+// filter tables among chains.
+func dockerUserChains(chains []*nftables.Chain) []*nftables.Chain {
 	var out []*nftables.Chain
-	for _, fam := range []nftables.TableFamily{nftables.TableFamilyIPv4, nftables.TableFamilyIPv6} {
-		chains, err := conn.ListChainsOfTableFamily(fam)
-		if err != nil {
-			return nil, fmt.Errorf("list the chains of family %d: %w", fam, err)
-		}
-		for _, ch := range chains {
-			if ch.Table.Name == dockerFilterTable && ch.Name == dockerUserChain {
-				out = append(out, ch)
-			}
+	for _, ch := range chains {
+		fam := ch.Table.Family
+		if (fam == nftables.TableFamilyIPv4 || fam == nftables.TableFamilyIPv6) &&
+			ch.Table.Name == dockerFilterTable && ch.Name == dockerUserChain {
+			out = append(out, ch)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // dockerUserComment tags the DOCKER-USER rules of a network.
@@ -64,18 +60,15 @@ func ownDockerUserRules(conn *nftables.Conn, chain *nftables.Chain, comment stri
 	return own, nil
 }
 
-// addDockerUser queues n's accept rules in each DOCKER-USER chain that
-// lacks them. An internal network forwards nothing, and gets none.
-func (t *table) addDockerUser(conn *nftables.Conn, n Network) error {
+// addDockerUser queues n's accept rules in each DOCKER-USER chain of
+// chains, the kernel's, that lacks them. An internal network forwards
+// nothing, and gets none.
+func (t *table) addDockerUser(conn *nftables.Conn, n Network, chains []*nftables.Chain) error {
 	if n.Internal {
 		return nil
 	}
-	chains, err := dockerUserChains(conn)
-	if err != nil {
-		return err
-	}
 	note := t.dockerUserComment(n)
-	for _, ch := range chains {
+	for _, ch := range dockerUserChains(chains) {
 		own, err := ownDockerUserRules(conn, ch, note)
 		if err != nil || len(own) > 0 {
 			return err
@@ -90,13 +83,10 @@ func (t *table) addDockerUser(conn *nftables.Conn, n Network) error {
 	return nil
 }
 
-// removeDockerUser queues the deletion of n's rules in DOCKER-USER.
-func (t *table) removeDockerUser(conn *nftables.Conn, n Network) error {
-	chains, err := dockerUserChains(conn)
-	if err != nil {
-		return err
-	}
-	for _, ch := range chains {
+// removeDockerUser queues the deletion of n's rules in the DOCKER-USER
+// chains of chains.
+func (t *table) removeDockerUser(conn *nftables.Conn, n Network, chains []*nftables.Chain) error {
+	for _, ch := range dockerUserChains(chains) {
 		own, err := ownDockerUserRules(conn, ch, t.dockerUserComment(n))
 		if err != nil {
 			return err

@@ -115,6 +115,28 @@ func (t *table) sets() []*nftables.Set {
 	return sets
 }
 
+// hasChain reports whether chains, as the kernel lists them, hold the
+// table's chain name.
+func (t *table) hasChain(chains []*nftables.Chain, name string) bool {
+	for _, ch := range chains {
+		if ch.Table.Family == t.t.Family && ch.Table.Name == t.t.Name && ch.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// hasChains reports whether chains hold every chain of the table and of
+// network n.
+func (t *table) hasChains(chains []*nftables.Chain, n Network) bool {
+	for _, ch := range append([]*nftables.Chain{t.prerouting, t.output, t.hostports, t.postrouting, t.forward}, t.chainsOf(n).all()...) {
+		if !t.hasChain(chains, ch.Name) {
+			return false
+		}
+	}
+	return true
+}
+
 // comment is a rule's or element's comment, which nft list shows.
 func comment(s string) []byte {
 	return userdata.AppendString(nil, userdata.TypeComment, s)

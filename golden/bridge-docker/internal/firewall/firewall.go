@@ -196,16 +196,28 @@ type Firewall struct {
 // first matching rule would be.
 func (f *Firewall) Add(n Network, c Container) error {
 	return f.change(func(conn *nftables.Conn, t *table) error {
+		// One listing of every chain tells whether the table and the
+		// network's chains are in place, and whether Docker's DOCKER-USER
+		// is there. Writing the chains again would delete their rules, and
+		// a batch that deletes anything costs the kernel more: it is done
+		// only when some are missing.
+		chains, err := conn.ListChains()
+		if err != nil {
+			return fmt.Errorf("firewall: list chains: %w", err)
+		}
+		complete := t.hasChains(chains, n)
 		ports := t.portElements(n, c)
 		// One retry: the first failure tells which ports clash.
 		for try := 0; ; try++ {
-			if err := t.add(conn); err != nil {
-				return err
+			if !complete {
+				if err := t.add(conn); err != nil {
+					return err
+				}
+				if err := t.addNetwork(conn, n); err != nil {
+					return err
+				}
 			}
-			if err := t.addNetwork(conn, n); err != nil {
-				return err
-			}
-			if err := t.addDockerUser(conn, n); err != nil {
+			if err := t.addDockerUser(conn, n, chains); err != nil {
 				return err
 			}
 			for _, e := range byMap(ports) {
@@ -262,7 +274,11 @@ func (f *Firewall) Remove(n Network, c Container, last bool) error {
 				if err := t.removeNetwork(conn, n); err != nil {
 					return err
 				}
-				if err := t.removeDockerUser(conn, n); err != nil {
+				chains, err := conn.ListChains()
+				if err != nil {
+					return fmt.Errorf("firewall: list chains: %w", err)
+				}
+				if err := t.removeDockerUser(conn, n, chains); err != nil {
 					return err
 				}
 			}
@@ -369,12 +385,12 @@ func (f *Firewall) Check(n Network, c Container) error {
 	}
 	defer conn.CloseLasting()
 	t := newTable(f.Table)
-	chains, err := conn.ListChainsOfTableFamily(t.t.Family)
+	chains, err := conn.ListChains()
 	if err != nil {
 		return fmt.Errorf("firewall: list chains: %w", err)
 	}
 	for _, ch := range t.chainsOf(n).all() {
-		if !slices.ContainsFunc(chains, func(c *nftables.Chain) bool { return c.Table.Name == t.t.Name && c.Name == ch.Name }) {
+		if !t.hasChain(chains, ch.Name) {
 			return fmt.Errorf("firewall: chain %s of network %s is missing from table inet %s", ch.Name, n.Name, t.t.Name)
 		}
 	}
