@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"example.com/demo/internal/bridge"
 	"example.com/demo/internal/nstest"
 	"example.com/demo/internal/protocol"
 )
@@ -227,6 +229,11 @@ func TestSetupTeardown(t *testing.T) {
 			}
 			if nstest.LinkExists(t, network.NetworkInterface) {
 				t.Errorf("bridge %s left on the host after its last container", network.NetworkInterface)
+			}
+			// The bridge's lock file goes with it.
+			lock := filepath.Join(bridge.DefaultLockDir, network.NetworkInterface+".lock")
+			if _, err := os.Stat(lock); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("lock file %s left after the bridge: %v", lock, err)
 			}
 		})
 	}
