@@ -3,7 +3,9 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -306,16 +308,41 @@ var differences = map[string]string{
 
 // TestFirewall runs the scenario with the plugin and checks what each
 // check saw, then that the plugin left nothing in the host: no bridge, no
-// table.
+// table. It does so with br_netfilter's bridge-nf-call-iptables on, as on
+// hosts where Docker or Kubernetes loaded it (and in any new namespace once
+// it is loaded), and off.
 func TestFirewall(t *testing.T) {
-	w := newWorld(t, driver)
-	seen := scenario(t, w)
-	for name, want := range want {
-		if got := seen[name]; got != want {
-			t.Errorf("%s: %s, want %s", name, got, want)
-		}
+	for _, brnf := range []string{"1", "0"} {
+		t.Run("bridge-nf-call-iptables="+brnf, func(t *testing.T) {
+			w := newWorld(t, driver)
+			setBridgeNetfilter(t, w.host, brnf)
+			seen := scenario(t, w)
+			for name, want := range want {
+				if got := seen[name]; got != want {
+					t.Errorf("%s: %s, want %s", name, got, want)
+				}
+			}
+			checkHostClean(t, w.host)
+		})
 	}
-	checkHostClean(t, w.host)
+}
+
+// setBridgeNetfilter sets br_netfilter's bridge-nf-call-iptables and
+// -ip6tables in the netns at path. Without br_netfilter there is nothing to
+// set, and bridged traffic never passes the firewall: "0".
+func setBridgeNetfilter(t *testing.T, path, value string) {
+	t.Helper()
+	nstest.Do(t, path, func() {
+		for _, key := range []string{"bridge-nf-call-iptables", "bridge-nf-call-ip6tables"} {
+			err := os.WriteFile("/proc/sys/net/bridge/"+key, []byte(value), 0o644)
+			if errors.Is(err, fs.ErrNotExist) && value == "0" {
+				continue
+			}
+			if err != nil {
+				nstest.SkipOrFail(t, fmt.Sprintf("set %s: %v (br_netfilter: modprobe br_netfilter)", key, err))
+			}
+		}
+	})
 }
 
 // TestFirewallParity runs the same scenario with netavark's own bridge and
