@@ -3,7 +3,6 @@ package check
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -62,7 +61,7 @@ func (s *suite) portsCases(ctx context.Context) {
 			s.fail(name("cleanup"), nil, "%v", err)
 		}
 	}()
-	network, ok := s.portsNetwork(ctx, w, name("create"))
+	network, ok := s.cycleNetwork(ctx, w.host.path, name("create"))
 	if !ok {
 		s.skip(name("setup"), nil, "create failed")
 		return
@@ -100,28 +99,6 @@ func (s *suite) portsCases(ctx context.Context) {
 	r = s.runPluginIn(ctx, w.host.path, req.json, "teardown", w.container.path)
 	s.result(name("teardown"), r, teardownAnswer(r))
 	s.result(name("withdrawn"), nil, w.probe(false))
-}
-
-// portsNetwork creates the test network with the plugin, run in the host.
-func (s *suite) portsNetwork(ctx context.Context, w *portsWorld, name string) (json.RawMessage, bool) {
-	network, err := s.testNetwork()
-	if err != nil {
-		s.fail(name, nil, "%v", err)
-		return nil, false
-	}
-	stdin, err := json.Marshal(network)
-	if err != nil {
-		s.fail(name, nil, "encode the network: %v", err)
-		return nil, false
-	}
-	r := s.runPluginIn(ctx, w.host.path, stdin, "create")
-	created, err := createdNetwork(stdin, r)
-	if err != nil {
-		s.fail(name, r, "%v", err)
-		return nil, false
-	}
-	s.pass(name, r)
-	return created, true
 }
 
 // portsWorld is the ports cases' namespaces.

@@ -53,7 +53,7 @@ func (s *suite) runCycle(ctx context.Context, c cycle) {
 		s.fail(c.prefix, nil, "list the host's links: %v", err)
 		return
 	}
-	network, ok := s.cycleNetwork(ctx, name("create"))
+	network, ok := s.cycleNetwork(ctx, "", name("create"))
 	if !ok {
 		s.skip(name("setup"), nil, "create failed")
 		return
@@ -106,9 +106,10 @@ func (s *suite) runCycle(ctx context.Context, c cycle) {
 	s.result(name("no-leaked-links"), nil, checkHostLinks(before))
 }
 
-// cycleNetwork creates the test network with the plugin, recording the case
-// name, and returns the network the plugin answered.
-func (s *suite) cycleNetwork(ctx context.Context, name string) (json.RawMessage, bool) {
+// cycleNetwork creates the test network with the plugin, run in the network
+// namespace at netns ("" for the checker's own), recording the case name,
+// and returns the network the plugin answered.
+func (s *suite) cycleNetwork(ctx context.Context, netns, name string) (json.RawMessage, bool) {
 	network, err := s.testNetwork()
 	if err != nil {
 		s.fail(name, nil, "%v", err)
@@ -119,7 +120,7 @@ func (s *suite) cycleNetwork(ctx context.Context, name string) (json.RawMessage,
 		s.fail(name, nil, "encode the network: %v", err)
 		return nil, false
 	}
-	r := s.runPlugin(ctx, stdin, "create")
+	r := s.runPluginIn(ctx, netns, stdin, "create")
 	created, err := createdNetwork(stdin, r)
 	if err != nil {
 		s.fail(name, r, "%v", err)
