@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,7 +92,7 @@ func TestRenderSubstitutes(t *testing.T) {
 	if !ok {
 		t.Fatal("no cmd/zorp/main.go")
 	}
-	if !bytes.Contains(main, []byte(`"github.com/acme/zorp/internal/plugin"`)) {
+	if !bytes.Contains(main, []byte(`"github.com/acme/zorp/internal/netavark"`)) {
 		t.Errorf("main.go does not import the module's packages:\n%s", main)
 	}
 	if !bytes.HasPrefix(byPath["go.mod"], []byte("module github.com/acme/zorp\n")) {
@@ -217,5 +218,44 @@ func TestWrite(t *testing.T) {
 	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".demo.tmp-*"))
 	if len(leftovers) != 0 {
 		t.Errorf("temporary directories left: %v", leftovers)
+	}
+}
+
+// TestOverlays checks that an overlay's files come with its front ends: a
+// +docker directory with docker, and a +cni+docker one with either.
+func TestOverlays(t *testing.T) {
+	for _, tt := range []struct {
+		runtimes []string
+		want     map[string]bool
+	}{
+		{nil, map[string]bool{"internal/docker/plugin.go": false, "internal/cni/cni.go": false, "internal/store/store.go": false}},
+		{[]string{"netavark", "docker"}, map[string]bool{"internal/docker/plugin.go": true, "internal/cni/cni.go": false, "internal/store/store.go": true}},
+		{[]string{"netavark", "cni"}, map[string]bool{"internal/docker/plugin.go": false, "internal/cni/cni.go": true, "internal/store/store.go": true}},
+	} {
+		files, err := Render(Config{Name: "demo", Module: "example.com/demo", Runtimes: tt.runtimes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range tt.want {
+			if got := slices.ContainsFunc(files, func(f File) bool { return f.Path == p }); got != want {
+				t.Errorf("runtimes %v: %s generated %v, want %v", tt.runtimes, p, got, want)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		dir, want string
+	}{
+		{"+docker", ""},
+		{"+cni+docker", ""},
+		{"+cni+rkt", `names no runtime: "rkt"`},
+		{"internal", ""},
+	} {
+		err := overlayDir(tt.dir, []string{"netavark", "cni"})
+		switch {
+		case tt.want == "" && err != nil && err != fs.SkipDir:
+			t.Errorf("%s: %v", tt.dir, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: %v, want an error containing %q", tt.dir, err, tt.want)
+		}
 	}
 }

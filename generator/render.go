@@ -46,22 +46,21 @@ type data struct {
 	GoVersion string
 	// APIVersion is the netavark plugin API version the plugin speaks.
 	APIVersion string
-	// Runtimes are the project's front ends, netavark first.
-	Runtimes []string
 	// Docker and CNI tell whether the project has those front ends.
 	Docker, CNI bool
 }
 
 // overlayPrefix starts the name of a template directory whose files belong
-// to one runtime front end: +docker/cmd/... becomes cmd/... when the project
-// has the docker front end, and is left out otherwise.
+// to front ends: +docker/cmd/... becomes cmd/... when the project has the
+// docker front end, and is left out otherwise; +cni+docker/... is in a
+// project with either.
 const overlayPrefix = "+"
 
 // Derived files: the generated project's copy of the protocol types and of
 // the fixtures, both taken from package types.
 const (
 	protocolDir = "internal/protocol"
-	fixturesDir = "internal/plugin/testdata"
+	fixturesDir = "internal/netavark/testdata"
 )
 
 // Templates returns the names of the available project templates.
@@ -88,8 +87,10 @@ func templateName(name string) (string, error) {
 	return name, nil
 }
 
-// Render renders the project that c describes into memory. It validates c
-// first; the result is the same bytes for the same Config.
+// Render renders the project that c describes into memory: the files of
+// its template, those of the overlays of its front ends, and the files
+// derived from package types. It validates c first; the result is the same
+// bytes for the same Config.
 func Render(c Config) (FileSet, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -101,46 +102,68 @@ func Render(c Config) (FileSet, error) {
 		Module:     c.Module,
 		GoVersion:  GoVersion,
 		APIVersion: types.APIVersion,
-		Runtimes:   runtimes,
 		Docker:     slices.Contains(runtimes, RuntimeDocker),
 		CNI:        slices.Contains(runtimes, RuntimeCNI),
 	}
-
 	root, err := fs.Sub(templates.FS, tmplName)
 	if err != nil {
 		return nil, fmt.Errorf("open template %s: %w", tmplName, err)
 	}
-	var files FileSet
-	err = fs.WalkDir(root, ".", func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if overlay, ok := strings.CutPrefix(path.Base(p), overlayPrefix); ok && e.IsDir() {
-			if !slices.Contains(knownRuntimes, overlay) {
-				return fmt.Errorf("template %s: overlay %s names no runtime", tmplName, p)
-			}
-			if !slices.Contains(runtimes, overlay) {
-				return fs.SkipDir
-			}
-		}
-		if e.IsDir() {
-			return nil
-		}
-		f, err := renderFile(root, p, d)
-		if err != nil {
-			return fmt.Errorf("render %s/%s: %w", tmplName, p, err)
-		}
-		files = append(files, f)
-		return nil
-	})
+	files, err := renderTree(root, d, runtimes)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("template %s: %w", tmplName, err)
 	}
 	derived, err := derivedFiles()
 	if err != nil {
 		return nil, err
 	}
-	files = append(files, derived...)
+	return sorted(append(files, derived...))
+}
+
+// renderTree renders every file of root, but those of overlays for front
+// ends that runtimes does not hold.
+func renderTree(root fs.FS, d data, runtimes []string) (FileSet, error) {
+	var files FileSet
+	err := fs.WalkDir(root, ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			return overlayDir(p, runtimes)
+		}
+		f, err := renderFile(root, p, d)
+		if err != nil {
+			return fmt.Errorf("render %s: %w", p, err)
+		}
+		files = append(files, f)
+		return nil
+	})
+	return files, err
+}
+
+// overlayDir returns fs.SkipDir for the directory p of an overlay whose
+// front ends runtimes holds none of, and an error for one that names a
+// front end that does not exist.
+func overlayDir(p string, runtimes []string) error {
+	names, ok := strings.CutPrefix(path.Base(p), overlayPrefix)
+	if !ok {
+		return nil
+	}
+	included := false
+	for _, name := range strings.Split(names, overlayPrefix) {
+		if !slices.Contains(knownRuntimes, name) {
+			return fmt.Errorf("overlay %s names no runtime: %q", p, name)
+		}
+		included = included || slices.Contains(runtimes, name)
+	}
+	if !included {
+		return fs.SkipDir
+	}
+	return nil
+}
+
+// sorted sorts files by path and refuses two files of one path.
+func sorted(files FileSet) (FileSet, error) {
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	for i := 1; i < len(files); i++ {
 		if files[i].Path == files[i-1].Path {

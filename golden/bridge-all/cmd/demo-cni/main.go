@@ -6,11 +6,14 @@
 //	CNI_PATH=/opt/cni/bin demo-cni < network.json
 //
 // with the operation in CNI_COMMAND (ADD, DEL, CHECK, GC, STATUS, VERSION).
-// It prints the result, or a CNI error object, on stdout and logs to stderr.
+// It prints the result, or a CNI error object, on stdout (package cni).
 package main
 
 import (
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"example.com/demo/internal/cni"
 )
@@ -19,5 +22,10 @@ import (
 var version = "dev"
 
 func main() {
-	os.Exit(cni.Main(version))
+	// A signal does not stop an operation halfway, as with the netavark
+	// plugin.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	status := cni.Main(ctx, version)
+	stop()
+	os.Exit(status)
 }

@@ -11,6 +11,7 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 
 	"example.com/demo/internal/dataplane"
+	"example.com/demo/internal/driver"
 )
 
 // Where requested addresses come from, in order of precedence. CONVENTIONS.md
@@ -172,7 +173,7 @@ func (c *config) completeAddressing(a *addressing) error {
 			if j := slices.IndexFunc(c.gateways, subnet.Contains); j >= 0 {
 				ipc.gateway = c.gateways[j]
 			} else if c.isGateway {
-				ipc.gateway = subnet.Addr().Next()
+				ipc.gateway = driver.FirstHost(subnet)
 			}
 		}
 		switch gw := ipc.gateway; {
@@ -198,7 +199,7 @@ func (c *config) completeAddressing(a *addressing) error {
 			}) {
 				continue
 			}
-			a.routes = append(a.routes, dataplane.Route{Destination: defaultRoute(is4), Gateway: gw})
+			a.routes = append(a.routes, dataplane.Route{Destination: driver.DefaultRoute(is4), Gateway: gw})
 		}
 	}
 	for _, r := range a.routes {
@@ -235,32 +236,6 @@ func (a *addressing) addTo(res *current.Result, ctrIndex int) {
 	if dnsSet(a.dns) {
 		res.DNS = a.dns
 	}
-}
-
-// bridgeGateways returns the addresses the bridge takes with isGateway: each
-// subnet's gateway, with the subnet's prefix length.
-func (c *config) bridgeGateways(a addressing) []netip.Prefix {
-	if !c.isGateway {
-		return nil
-	}
-	var gws []netip.Prefix
-	for _, ipc := range a.ips {
-		if !ipc.gateway.IsValid() {
-			continue
-		}
-		p := netip.PrefixFrom(ipc.gateway, ipc.address.Bits())
-		if !slices.Contains(gws, p) {
-			gws = append(gws, p)
-		}
-	}
-	return gws
-}
-
-func defaultRoute(is4 bool) netip.Prefix {
-	if is4 {
-		return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-	}
-	return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
 }
 
 // prefixOf converts a net.IPNet, keeping the address's host bits. An IPv4

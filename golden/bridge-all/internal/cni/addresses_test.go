@@ -93,7 +93,11 @@ func TestStaticAddressing(t *testing.T) {
 			if !slices.Equal(a.routes, tc.wantRoutes) {
 				t.Errorf("routes = %v, want %v", a.routes, tc.wantRoutes)
 			}
-			if got := c.bridgeGateways(a); !slices.Equal(got, prefixes(tc.wantBridge...)) {
+			n, err := c.network(c.bridge, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := n.Bridge.Gateways; !slices.Equal(got, prefixes(tc.wantBridge...)) {
 				t.Errorf("bridge gateways = %v, want %v", got, tc.wantBridge)
 			}
 		})

@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -38,9 +37,9 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
 
-	"example.com/demo/internal/bridge"
 	"example.com/demo/internal/dataplane"
-	"example.com/demo/internal/firewall"
+	"example.com/demo/internal/driver"
+	"example.com/demo/internal/store"
 )
 
 // SupportedVersions are the CNI spec versions the plugin speaks. CHECK
@@ -51,36 +50,39 @@ var SupportedVersions = version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0
 // interface that is attached already. The spec reserves codes below 100.
 const ErrAttachmentExists uint = 100
 
-// Plugin runs CNI commands over packages dataplane and firewall.
+// Plugin runs the CNI commands: it translates them into the driver's calls,
+// the same driver as the netavark plugin's, with the same lock files and
+// nftables table, and keeps a record of each attachment.
 type Plugin struct {
-	// LockDir holds the bridge locks. It is the netavark front end's, so
-	// that the two serialise on a bridge they share.
-	LockDir string
-	// Firewall keeps the networks' nftables rules, in the netavark front
-	// end's table.
-	Firewall *firewall.Firewall
-	log      *slog.Logger
+	// Driver attaches and detaches the containers.
+	Driver *driver.Driver
+	log    *slog.Logger
 	// cniVersion is the configuration's, for the error object.
 	cniVersion string
 }
 
-// New returns a Plugin that logs to stderr, which runtimes pass on, as
-// bridge.LogEnv says: by default not at all.
-func New() *Plugin {
+// NewPlugin returns a Plugin over the plugin's driver that logs to stderr,
+// which runtimes pass on, as driver.LogEnv says: by default not at all.
+func NewPlugin() *Plugin {
 	return &Plugin{
-		LockDir:  bridge.DefaultLockDir,
-		Firewall: &firewall.Firewall{Table: bridge.Name, LockDir: bridge.DefaultLockDir},
-		log:      bridge.NewLogger(os.Stderr, os.Getenv(bridge.LogEnv)),
+		Driver: driver.New(driver.DefaultLockDir),
+		log:    driver.NewLogger(os.Stderr, os.Getenv(driver.LogEnv)),
 	}
 }
 
-// Main runs the command in the environment and returns the exit status;
-// version is what the plugin prints, with the spec versions it supports,
-// when run without CNI_COMMAND.
-func Main(version string) int {
-	p := New()
-	funcs := skel.CNIFuncs{Add: p.cmdAdd, Del: p.cmdDel, Check: p.cmdCheck, GC: p.cmdGC, Status: p.cmdStatus}
-	if err := skel.PluginMainFuncsWithError(funcs, SupportedVersions, "CNI plugin demo-cni "+version); err != nil {
+// Main runs the command of the environment (CNI_COMMAND and the others)
+// and returns the exit status; version is what the plugin prints, with the
+// spec versions it supports, when run without CNI_COMMAND.
+func Main(ctx context.Context, version string) int {
+	p := NewPlugin()
+	funcs := skel.CNIFuncs{
+		Add:    func(args *skel.CmdArgs) error { return p.cmdAdd(ctx, args) },
+		Del:    func(args *skel.CmdArgs) error { return p.cmdDel(ctx, args) },
+		Check:  func(args *skel.CmdArgs) error { return p.cmdCheck(ctx, args) },
+		GC:     func(args *skel.CmdArgs) error { return p.cmdGC(ctx, args) },
+		Status: func(args *skel.CmdArgs) error { return p.cmdStatus(ctx, args) },
+	}
+	if err := skel.PluginMainFuncsWithError(funcs, SupportedVersions, "CNI plugin "+driver.Name+"-cni "+version); err != nil {
 		writeError(os.Stdout, p.cniVersion, err)
 		return 1
 	}
@@ -111,48 +113,48 @@ func (p *Plugin) load(args *skel.CmdArgs) (*config, error) {
 	return parseConfig(args.StdinData)
 }
 
-func (p *Plugin) cmdAdd(args *skel.CmdArgs) error {
+func (p *Plugin) cmdAdd(ctx context.Context, args *skel.CmdArgs) error {
 	c, err := p.load(args)
 	if err != nil {
 		return err
 	}
-	res, err := p.add(context.Background(), c, args)
+	res, err := p.add(ctx, c, args)
 	if err != nil {
 		return err
 	}
 	return types.PrintResult(res, c.CNIVersion)
 }
 
-func (p *Plugin) cmdDel(args *skel.CmdArgs) error {
+func (p *Plugin) cmdDel(ctx context.Context, args *skel.CmdArgs) error {
 	c, err := p.load(args)
 	if err != nil {
 		return err
 	}
-	return p.del(context.Background(), c, args)
+	return p.del(ctx, c, args)
 }
 
-func (p *Plugin) cmdCheck(args *skel.CmdArgs) error {
+func (p *Plugin) cmdCheck(ctx context.Context, args *skel.CmdArgs) error {
 	c, err := p.load(args)
 	if err != nil {
 		return err
 	}
-	return p.check(context.Background(), c, args)
+	return p.check(ctx, c, args)
 }
 
-func (p *Plugin) cmdGC(args *skel.CmdArgs) error {
+func (p *Plugin) cmdGC(ctx context.Context, args *skel.CmdArgs) error {
 	c, err := p.load(args)
 	if err != nil {
 		return err
 	}
-	return p.gc(context.Background(), c, args)
+	return p.gc(ctx, c, args)
 }
 
-func (p *Plugin) cmdStatus(args *skel.CmdArgs) error {
+func (p *Plugin) cmdStatus(ctx context.Context, args *skel.CmdArgs) error {
 	c, err := p.load(args)
 	if err != nil {
 		return err
 	}
-	return p.status(context.Background(), c, args)
+	return p.status(ctx, c, args)
 }
 
 // add attaches the container and returns the result: prevResult, if any,
@@ -186,75 +188,62 @@ func (p *Plugin) add(ctx context.Context, c *config, args *skel.CmdArgs) (_ *cur
 		return nil, types.NewError(types.ErrInvalidNetNS, "invalid CNI_NETNS", "CNI_NETNS is the plugin's own network namespace")
 	}
 	hostIfName := c.hostIfName(args.ContainerID, args.IfName)
-	st := openStore(c.dataDir, c.Name)
-
-	lock, err := dataplane.Lock(p.LockDir, c.bridge.Name)
+	recs, err := openRecords(c.dataDir, c.Name)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
-	switch exists, err := st.exists(hostIfName); {
-	case err != nil:
-		return nil, err
-	case exists:
-		return nil, types.NewError(ErrAttachmentExists, "attachment exists",
-			fmt.Sprintf("container %s already has interface %s on network %s: DEL it first", args.ContainerID, args.IfName, c.Name))
-	}
-
-	success := false
-	if c.IPAM.Type != "" {
-		if addr, err = p.allocate(ctx, c, args); err != nil {
-			return nil, err
+	var n driver.Network
+	var res dataplane.Result
+	var bridgeMAC, hostMAC net.HardwareAddr
+	var rec record
+	err = p.Driver.Locked(c.bridge, func(s *driver.Session) (err error) {
+		if recs.exists(hostIfName) {
+			return types.NewError(ErrAttachmentExists, "attachment exists",
+				fmt.Sprintf("container %s already has interface %s on network %s: DEL it first", args.ContainerID, args.IfName, c.Name))
+		}
+		success := false
+		if c.IPAM.Type != "" {
+			if addr, err = p.allocate(ctx, c, args); err != nil {
+				return err
+			}
+			defer func() {
+				if !success {
+					if rerr := c.ipamDel(ctx, args.StdinData); rerr != nil {
+						err = errors.Join(err, fmt.Errorf("roll back: %w", rerr))
+					}
+				}
+			}()
+		}
+		var ctr driver.Container
+		if n, ctr, rec, err = c.attachment(args, hostIfName, addr); err != nil {
+			return invalidConfig(err)
+		}
+		// The record comes first, so that GC can remove what a crash in
+		// Attach would leave.
+		if err := recs.put(rec); err != nil {
+			return err
 		}
 		defer func() {
 			if !success {
-				if rerr := c.ipamDel(ctx, args.StdinData); rerr != nil {
+				if rerr := recs.remove(hostIfName); rerr != nil {
 					err = errors.Join(err, fmt.Errorf("roll back: %w", rerr))
 				}
 			}
 		}()
-	}
-
-	b, att, rec := c.attachment(args, hostIfName, addr)
-	fw := c.firewallNetwork(b.Name, att.Addresses)
-	if c.firewall {
-		if err := fw.CheckPorts(c.ports, c.hostIPField); err != nil {
-			return nil, invalidConfig(err)
+		if res, err = s.Attach(n, ctr); err != nil {
+			return fmt.Errorf("attach container %s to network %s: %w", args.ContainerID, c.Name, err)
 		}
-		rec.Ports = c.ports
-	}
-	// The record comes first, so that GC can remove what a crash in Attach
-	// would leave.
-	if err := st.put(rec); err != nil {
+		if bridgeMAC, hostMAC, err = dataplane.HostMACs(n.Bridge, ctr.Link); err != nil {
+			return errors.Join(err, s.Detach(n, ctr))
+		}
+		success = true
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if !success {
-			if rerr := st.remove(hostIfName); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("roll back: %w", rerr))
-			}
-		}
-	}()
-	res, err := dataplane.Attach(b, att)
-	if err != nil {
-		return nil, fmt.Errorf("attach container %s to network %s: %w", args.ContainerID, c.Name, err)
-	}
-	bridgeMAC, hostMAC, err := dataplane.HostMACs(b, att)
-	if err == nil && c.firewall {
-		err = p.Firewall.Add(fw, rec.container())
-	}
-	if err != nil {
-		if det, derr := dataplane.Detach(b, att); derr != nil {
-			err = errors.Join(err, fmt.Errorf("roll back: %w", derr))
-		} else if det.BridgeGone {
-			lock.RemoveOnUnlock()
-		}
-		return nil, err
-	}
-	success = true
-
 	p.log.Info("attached", "network", c.Name, "container", args.ContainerID, "ifname", args.IfName,
-		"bridge", b.Name, "veth", hostIfName, "addresses", att.Addresses, "source", addr.source,
+		"bridge", c.bridge, "veth", hostIfName, "addresses", rec.Addresses, "source", addr.source,
 		"ports", len(rec.Ports), "labels", labelsAttr(rec.Labels))
 
 	out := prev
@@ -264,9 +253,9 @@ func (p *Plugin) add(ctx context.Context, c *config, args *skel.CmdArgs) (_ *cur
 	out.CNIVersion = current.ImplementedSpecVersion
 	ctrIndex := len(out.Interfaces) + 2
 	out.Interfaces = append(out.Interfaces,
-		&current.Interface{Name: b.Name, Mac: bridgeMAC.String()},
+		&current.Interface{Name: c.bridge, Mac: bridgeMAC.String()},
 		&current.Interface{Name: hostIfName, Mac: hostMAC.String()},
-		&current.Interface{Name: res.IfName, Mac: res.MAC.String(), Mtu: b.MTU, Sandbox: args.Netns},
+		&current.Interface{Name: res.IfName, Mac: res.MAC.String(), Mtu: n.Bridge.MTU, Sandbox: args.Netns},
 	)
 	addr.addTo(out, ctrIndex)
 	return out, nil
@@ -290,33 +279,37 @@ func (p *Plugin) allocate(ctx context.Context, c *config, args *skel.CmdArgs) (a
 	return addr, nil
 }
 
-// attachment returns what to attach for the container, and its record.
-func (c *config) attachment(args *skel.CmdArgs, hostIfName string, addr addressing) (dataplane.Bridge, dataplane.Attachment, record) {
-	b := c.bridge
-	b.Gateways = c.bridgeGateways(addr)
-	att := dataplane.Attachment{
-		NetnsPath:  args.Netns,
-		IfName:     args.IfName,
-		HostIfName: hostIfName,
-		MAC:        c.mac,
-		Routes:     addr.routes,
-	}
-	for _, ipc := range addr.ips {
-		att.Addresses = append(att.Addresses, ipc.address)
+// attachment returns the network and the container to attach, and its
+// record.
+func (c *config) attachment(args *skel.CmdArgs, hostIfName string, addr addressing) (driver.Network, driver.Container, record, error) {
+	n, err := c.network(c.bridge, addr)
+	if err != nil {
+		return driver.Network{}, driver.Container{}, record{}, err
 	}
 	rec := record{
 		ContainerID:   args.ContainerID,
 		IfName:        args.IfName,
 		Netns:         args.Netns,
 		CNIArgs:       args.Args,
-		Bridge:        b.Name,
+		Bridge:        c.bridge,
 		HostIfName:    hostIfName,
-		Addresses:     att.Addresses,
 		AddressSource: addr.source,
 		IPAM:          c.IPAM.Type,
 		Labels:        c.labels(),
 	}
-	return b, att, rec
+	for _, ipc := range addr.ips {
+		rec.Addresses = append(rec.Addresses, ipc.address)
+	}
+	if rec.Ports, err = n.PublishedPorts(c.portMappings, c.portFields); err != nil {
+		return driver.Network{}, driver.Container{}, record{}, err
+	}
+	ctr := rec.container()
+	ctr.Link.NetnsPath = args.Netns
+	ctr.Link.IfName = args.IfName
+	ctr.Link.MAC = c.mac
+	ctr.Link.MTU = n.Bridge.MTU
+	ctr.Link.Routes = addr.routes
+	return n, ctr, rec, nil
 }
 
 // del detaches the container and releases its addresses. It succeeds when
@@ -326,40 +319,40 @@ func (c *config) attachment(args *skel.CmdArgs, hostIfName string, addr addressi
 // try again.
 func (p *Plugin) del(ctx context.Context, c *config, args *skel.CmdArgs) error {
 	hostIfName := c.hostIfName(args.ContainerID, args.IfName)
-	st := openStore(c.dataDir, c.Name)
-	rec, err := st.get(hostIfName)
-	if err != nil {
-		// Without the record the veth pair and the network's rules can
-		// still go; the container's ports were never published.
-		rec = record{ContainerID: args.ContainerID, IfName: args.IfName, Bridge: c.bridge.Name}
-	}
-	lock, err := dataplane.Lock(p.LockDir, rec.Bridge)
+	recs, err := openRecords(c.dataDir, c.Name)
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
-
-	// The IPAM plugin releases the addresses while the kernel deletes the
-	// veth pair, which is mostly waiting, for tens of milliseconds: DEL
-	// takes the longer of the two rather than their sum. The bridge's lock
-	// keeps any ADD on the bridge waiting for both.
-	released := make(chan error, 1)
-	if c.IPAM.Type != "" {
-		go func() { released <- c.ipamDel(ctx, args.StdinData) }()
-	} else {
-		released <- nil
+	rec, err := recs.get(hostIfName)
+	if err != nil {
+		// Without the record the veth pair and the network's rules can
+		// still go; the container's ports were never published.
+		rec = record{ContainerID: args.ContainerID, IfName: args.IfName, Bridge: c.bridge, HostIfName: hostIfName}
 	}
-	var errs []error
-	if err := p.detach(c, lock, rec, hostIfName); err != nil {
-		errs = append(errs, fmt.Errorf("detach container %s from network %s: %w", args.ContainerID, c.Name, err))
-	}
-	if err := <-released; err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) == 0 {
-		errs = append(errs, st.remove(hostIfName))
-	}
-	return errors.Join(errs...)
+	return p.Driver.Locked(rec.Bridge, func(s *driver.Session) error {
+		// The IPAM plugin releases the addresses while the kernel deletes
+		// the veth pair, which is mostly waiting, for tens of
+		// milliseconds: DEL takes the longer of the two rather than their
+		// sum. The bridge's lock keeps any ADD on the bridge waiting for
+		// both.
+		released := make(chan error, 1)
+		if c.IPAM.Type != "" {
+			go func() { released <- c.ipamDel(ctx, args.StdinData) }()
+		} else {
+			released <- nil
+		}
+		var errs []error
+		if err := c.detach(s, rec); err != nil {
+			errs = append(errs, fmt.Errorf("detach container %s from network %s: %w", args.ContainerID, c.Name, err))
+		}
+		if err := <-released; err != nil {
+			errs = append(errs, err)
+		}
+		if len(errs) == 0 {
+			errs = append(errs, recs.remove(hostIfName))
+		}
+		return errors.Join(errs...)
+	})
 }
 
 // check compares the attachment with prevResult, and asks the IPAM plugin
@@ -378,8 +371,12 @@ func (p *Plugin) check(ctx context.Context, c *config, args *skel.CmdArgs) error
 		}
 	}
 	hostIfName := c.hostIfName(args.ContainerID, args.IfName)
-	rec, err := openStore(c.dataDir, c.Name).get(hostIfName)
-	if errors.Is(err, fs.ErrNotExist) {
+	recs, err := openRecords(c.dataDir, c.Name)
+	if err != nil {
+		return err
+	}
+	rec, err := recs.get(hostIfName)
+	if errors.Is(err, store.ErrNotFound) {
 		return types.NewError(types.ErrUnknownContainer, "unknown attachment",
 			fmt.Sprintf("container %s has no interface %s on network %s", args.ContainerID, args.IfName, c.Name))
 	}
@@ -411,35 +408,35 @@ func (p *Plugin) check(ctx context.Context, c *config, args *skel.CmdArgs) error
 		}
 		att.Addresses = append(att.Addresses, prefix)
 	}
-	if err := dataplane.Check(dataplane.Bridge{Name: rec.Bridge}, att); err != nil {
-		return fmt.Errorf("check container %s on network %s: %w", args.ContainerID, c.Name, err)
+	n, err := c.recorded(rec)
+	if err != nil {
+		return err
 	}
-	if c.firewall {
-		if err := p.Firewall.Check(c.firewallNetwork(rec.Bridge, rec.Addresses), rec.container()); err != nil {
-			return fmt.Errorf("check container %s on network %s: %w", args.ContainerID, c.Name, err)
-		}
+	ctr := rec.container()
+	ctr.Link = att
+	if err := p.Driver.Check(n, ctr); err != nil {
+		return fmt.Errorf("check container %s on network %s: %w", args.ContainerID, c.Name, err)
 	}
 	return nil
 }
 
-// detach removes the recorded attachment's veth pair and firewall
-// elements, and with the network's last container its bridge (and the
-// bridge's lock file) and firewall rules. The caller holds lock.
-func (p *Plugin) detach(c *config, lock *dataplane.FileLock, rec record, hostIfName string) error {
-	b := dataplane.Bridge{Name: rec.Bridge, Owner: bridge.Name}
-	det, err := dataplane.Detach(b, dataplane.Attachment{HostIfName: hostIfName})
+// recorded is the network of an attachment as its record has it: its
+// bridge, and the subnets of its addresses.
+func (c *config) recorded(rec record) (driver.Network, error) {
+	var addr addressing
+	for _, a := range rec.Addresses {
+		addr.ips = append(addr.ips, ipConfig{address: a})
+	}
+	return c.network(rec.Bridge, addr)
+}
+
+// detach detaches the recorded attachment in the session s.
+func (c *config) detach(s *driver.Session, rec record) error {
+	n, err := c.recorded(rec)
 	if err != nil {
 		return err
 	}
-	if c.firewall {
-		if err := p.Firewall.Remove(c.firewallNetwork(rec.Bridge, rec.Addresses), rec.container(), det.Empty); err != nil {
-			return err
-		}
-	}
-	if det.BridgeGone {
-		lock.RemoveOnUnlock()
-	}
-	return nil
+	return s.Detach(n, rec.container())
 }
 
 // gc removes the attachments of the network that are not in
@@ -450,8 +447,11 @@ func (p *Plugin) gc(ctx context.Context, c *config, args *skel.CmdArgs) error {
 	for _, a := range c.ValidAttachments {
 		valid[a] = true
 	}
-	st := openStore(c.dataDir, c.Name)
-	names, err := st.list()
+	recs, err := openRecords(c.dataDir, c.Name)
+	if err != nil {
+		return err
+	}
+	names, err := recs.list()
 	if err != nil {
 		return err
 	}
@@ -463,7 +463,7 @@ func (p *Plugin) gc(ctx context.Context, c *config, args *skel.CmdArgs) error {
 	}
 	var errs []error
 	for _, name := range names {
-		if err := p.collect(ctx, c, st, name, valid, delConf, args.Path); err != nil {
+		if err := p.collect(ctx, c, recs, name, valid, delConf, args.Path); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -478,60 +478,57 @@ func (p *Plugin) gc(ctx context.Context, c *config, args *skel.CmdArgs) error {
 // collect removes the attachment recorded under hostIfName unless it is
 // valid. It decides under the bridge's lock, with the record read again:
 // a DEL may have removed it since GC listed it.
-func (p *Plugin) collect(ctx context.Context, c *config, st store, hostIfName string, valid map[types.GCAttachment]bool, delConf []byte, cniPath string) error {
-	bridgeName := c.bridge.Name
-	if rec, err := st.get(hostIfName); err == nil {
+func (p *Plugin) collect(ctx context.Context, c *config, recs records, hostIfName string, valid map[types.GCAttachment]bool, delConf []byte, cniPath string) error {
+	bridgeName := c.bridge
+	if rec, err := recs.get(hostIfName); err == nil {
 		if valid[types.GCAttachment{ContainerID: rec.ContainerID, IfName: rec.IfName}] {
 			return nil
 		}
 		bridgeName = rec.Bridge
 	}
-	lock, err := dataplane.Lock(p.LockDir, bridgeName)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	rec, rerr := st.get(hostIfName)
-	switch {
-	case errors.Is(rerr, fs.ErrNotExist):
-		return nil
-	case rerr == nil && valid[types.GCAttachment{ContainerID: rec.ContainerID, IfName: rec.IfName}]:
-		return nil
-	case rerr != nil:
-		rec = record{Bridge: bridgeName}
-	}
-
-	var errs []error
-	if err := p.detach(c, lock, rec, hostIfName); err != nil {
-		errs = append(errs, fmt.Errorf("gc %s: %w", hostIfName, err))
-	}
-	switch {
-	case rerr != nil:
-		// Without the record the IPAM plugin cannot be told whose
-		// addresses to release; the veth pair is gone all the same.
-		p.log.Warn("gc: unreadable record; its addresses, if any, stay allocated", "veth", hostIfName, "error", rerr)
-	case rec.IPAM != "" && rec.IPAM != c.IPAM.Type:
-		errs = append(errs, fmt.Errorf("gc %s: addresses of container %s come from ipam %s, which the configuration no longer names",
-			hostIfName, rec.ContainerID, rec.IPAM))
-	case rec.IPAM != "":
-		if err := c.ipamDelRecorded(ctx, delConf, rec, cniPath); err != nil {
-			errs = append(errs, fmt.Errorf("gc %s: release addresses of container %s: %w", hostIfName, rec.ContainerID, err))
+	return p.Driver.Locked(bridgeName, func(s *driver.Session) error {
+		rec, rerr := recs.get(hostIfName)
+		switch {
+		case errors.Is(rerr, store.ErrNotFound):
+			return nil
+		case rerr == nil && valid[types.GCAttachment{ContainerID: rec.ContainerID, IfName: rec.IfName}]:
+			return nil
+		case rerr != nil:
+			rec = record{Bridge: bridgeName, HostIfName: hostIfName}
 		}
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	if err := st.remove(hostIfName); err != nil {
-		return err
-	}
-	p.log.Info("gc: removed attachment", "network", c.Name, "container", rec.ContainerID, "ifname", rec.IfName, "veth", hostIfName)
-	return nil
+
+		var errs []error
+		if err := c.detach(s, rec); err != nil {
+			errs = append(errs, fmt.Errorf("gc %s: %w", hostIfName, err))
+		}
+		switch {
+		case rerr != nil:
+			// Without the record the IPAM plugin cannot be told whose
+			// addresses to release; the veth pair is gone all the same.
+			p.log.Warn("gc: unreadable record; its addresses, if any, stay allocated", "veth", hostIfName, "error", rerr)
+		case rec.IPAM != "" && rec.IPAM != c.IPAM.Type:
+			errs = append(errs, fmt.Errorf("gc %s: addresses of container %s come from ipam %s, which the configuration no longer names",
+				hostIfName, rec.ContainerID, rec.IPAM))
+		case rec.IPAM != "":
+			if err := c.ipamDelRecorded(ctx, delConf, rec, cniPath); err != nil {
+				errs = append(errs, fmt.Errorf("gc %s: release addresses of container %s: %w", hostIfName, rec.ContainerID, err))
+			}
+		}
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		if err := recs.remove(hostIfName); err != nil {
+			return err
+		}
+		p.log.Info("gc: removed attachment", "network", c.Name, "container", rec.ContainerID, "ifname", rec.IfName, "veth", hostIfName)
+		return nil
+	})
 }
 
 // status reports whether ADD can work: the plugin's directories can be
 // created, and the IPAM plugin, if any, says it is ready.
 func (p *Plugin) status(ctx context.Context, c *config, args *skel.CmdArgs) error {
-	for _, dir := range []string{openStore(c.dataDir, c.Name).dir, p.LockDir} {
+	for _, dir := range []string{c.dataDir, p.Driver.LockDir} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return types.NewError(types.ErrPluginNotAvailable, "plugin not available", err.Error())
 		}

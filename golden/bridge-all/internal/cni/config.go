@@ -1,6 +1,7 @@
 package cni
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +12,8 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 
-	"example.com/demo/internal/bridge"
 	"example.com/demo/internal/dataplane"
+	"example.com/demo/internal/driver"
 	"example.com/demo/internal/firewall"
 )
 
@@ -109,19 +110,18 @@ type Label struct {
 // config is a network configuration, validated.
 type config struct {
 	NetConf
-	// bridge has the name and MTU; Attach gets its gateways per container.
-	bridge    dataplane.Bridge
+	// settings are the keys the network shares with the other runtimes'
+	// networks; bridge is its bridge.
+	settings  driver.Settings
+	bridge    string
 	gateways  []netip.Addr
 	mac       net.HardwareAddr
 	dataDir   string
 	isGateway bool
-	// isolate and firewall are the parsed options; ports are the
-	// container's published ports from either place, whose host address
-	// field is named hostIPField.
-	isolate     firewall.Isolation
-	firewall    bool
-	ports       []firewall.Port
-	hostIPField string
+	// portMappings are the container's published ports from either place
+	// a runtime puts them, named in errors as portFields says.
+	portMappings []firewall.PortMapping
+	portFields   firewall.Fields
 }
 
 // parseConfig decodes and validates stdin. It makes no system call, so a bad
@@ -141,18 +141,14 @@ func parseConfig(stdin []byte) (*config, error) {
 func (c *config) validate() error {
 	// skel has checked the network name: alphanumerics, '_', '.' and '-',
 	// starting with an alphanumeric, so it is a safe directory name.
-	c.bridge.Name = c.Bridge
-	if c.bridge.Name == "" {
-		c.bridge.Name = bridge.DerivedBridgeName(c.Name)
-	}
-	if err := bridge.CheckIfName(c.bridge.Name); err != nil {
-		return fmt.Errorf("bridge: %w", err)
-	}
-	c.bridge.Owner = bridge.Name
 	var err error
-	if c.bridge.MTU, err = bridge.ParseMTU(c.MTU.String()); err != nil {
+	c.settings, err = driver.ParseSettings(map[string]string{
+		driver.OptBridge: c.Bridge, driver.OptMTU: c.MTU.String(), driver.OptIsolate: c.Isolate, driver.OptFirewall: c.Firewall,
+	}, driver.OptBridge, driver.OptMTU, driver.OptIsolate, driver.OptFirewall)
+	if err != nil {
 		return err
 	}
+	c.bridge = cmp.Or(c.settings.Bridge, driver.DefaultBridge(c.Name))
 	c.isGateway = c.IsGateway || c.IsDefaultGateway
 	for _, s := range c.Gateways {
 		gw, err := netip.ParseAddr(s)
@@ -176,27 +172,15 @@ func (c *config) validate() error {
 			return fmt.Errorf("runtimeConfig.mac: %w", err)
 		}
 	}
-	if c.isolate, err = firewall.ParseIsolation(c.Isolate); err != nil {
-		return err
-	}
-	switch c.Firewall {
-	case "", "nftables":
-		c.firewall = true
-	case "none":
-	default:
-		return fmt.Errorf("firewall %q: want nftables or none", c.Firewall)
-	}
-	mappings, fields := c.publishedPorts()
-	if c.ports, err = firewall.ParsePorts(mappings, fields); err != nil {
-		return err
-	}
-	c.hostIPField = fields.HostIP
-	return nil
+	// ADD checks the ports against the network; what is wrong whatever
+	// the network is refused now, before anything is touched.
+	c.portMappings, c.portFields = c.publishedPorts()
+	_, err = firewall.ParsePorts(c.portMappings, c.portFields)
+	return err
 }
 
 // publishedPorts returns the port mappings of the runtimeConfig capability,
 // or if it has none those of args.cni.port_mappings, and their field names.
-// ADD checks them against the container's address families.
 func (c *config) publishedPorts() ([]firewall.PortMapping, firewall.Fields) {
 	if pms := c.RuntimeConfig.PortMappings; len(pms) > 0 {
 		out := make([]firewall.PortMapping, len(pms))
@@ -218,17 +202,24 @@ func (c *config) publishedPorts() ([]firewall.PortMapping, firewall.Fields) {
 	return out, fields
 }
 
-// firewallNetwork is the network as the firewall sees it, for a container
-// with addrs: a CNI configuration names no subnets, so they are those of
-// the container's addresses.
-func (c *config) firewallNetwork(bridge string, addrs []netip.Prefix) firewall.Network {
-	n := firewall.Network{Name: c.Name, Bridge: bridge, NoMasquerade: !c.IPMasq, Isolate: c.isolate}
-	for _, a := range addrs {
-		if s := a.Masked(); !slices.Contains(n.Subnets, s) {
-			n.Subnets = append(n.Subnets, s)
+// network is the network for the driver, for a container with the
+// addresses of addr on bridge: a CNI configuration names no subnets, so they
+// are those of the addresses, and with isGateway the bridge takes their
+// gateways.
+func (c *config) network(bridge string, addr addressing) (driver.Network, error) {
+	var subnets []driver.Subnet
+	for _, ipc := range addr.ips {
+		s := driver.Subnet{Prefix: ipc.address.Masked()}
+		if c.isGateway {
+			s.Gateway = ipc.gateway
+		}
+		if !slices.Contains(subnets, s) {
+			subnets = append(subnets, s)
 		}
 	}
-	return n
+	n, err := driver.NewNetwork(c.Name, c.settings, bridge, subnets, false)
+	n.NoMasquerade = !c.IPMasq
+	return n, err
 }
 
 // labels returns args.cni.labels.

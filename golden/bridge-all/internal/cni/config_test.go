@@ -130,10 +130,10 @@ func TestParseConfig(t *testing.T) {
 		"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]},
 		"args": {"cni": {"labels": [{"key": "app", "value": "web"}]}}}`)
 	switch {
-	case c.bridge.Name != "br-web":
-		t.Errorf("bridge = %q, want br-web, derived from the network name", c.bridge.Name)
-	case c.bridge.MTU != 1400:
-		t.Errorf("mtu = %d, want 1400", c.bridge.MTU)
+	case c.bridge != "br-web":
+		t.Errorf("bridge = %q, want br-web, derived from the network name", c.bridge)
+	case c.settings.MTU != 1400:
+		t.Errorf("mtu = %d, want 1400", c.settings.MTU)
 	case !c.isGateway:
 		t.Error("isDefaultGateway does not imply isGateway")
 	case c.dataDir != DefaultDataDir:
@@ -144,15 +144,17 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("labels = %v", c.labels())
 	case c.hostIfName("ctr", "eth0") == c.hostIfName("ctr", "eth1"):
 		t.Error("two interfaces of a container share a host interface name")
-	case len(c.ports) != 1 || c.ports[0].String() != "8080/tcp" || !c.firewall || c.IPMasq:
-		t.Errorf("ports = %v, firewall %v, ipMasq %v; want 8080/tcp, the firewall, no masquerade", c.ports, c.firewall, c.IPMasq)
+	case len(c.portMappings) != 1 || c.portMappings[0].HostPort != 8080 || c.portFields.List != "runtimeConfig.portMappings" ||
+		!c.settings.Firewall || c.IPMasq:
+		t.Errorf("ports = %v of %s, firewall %v, ipMasq %v; want 8080 of runtimeConfig, the firewall, no masquerade",
+			c.portMappings, c.portFields.List, c.settings.Firewall, c.IPMasq)
 	}
 
 	// The older convention is read when the capability gives no ports.
 	c = conf(t, `{"cniVersion": "1.1.0", "name": "web", "type": "demo-cni", "ipMasq": true,
 		"args": {"cni": {"port_mappings": [{"host_port": 8080, "container_port": 80, "protocol": "udp"}]}}}`)
-	if len(c.ports) != 1 || c.ports[0].String() != "8080/udp" || !c.IPMasq {
-		t.Errorf("args.cni.port_mappings: ports = %v, ipMasq %v", c.ports, c.IPMasq)
+	if len(c.portMappings) != 1 || c.portMappings[0].Protocol != "udp" || c.portFields.List != "args.cni.port_mappings" || !c.IPMasq {
+		t.Errorf("args.cni.port_mappings: ports = %v of %s, ipMasq %v", c.portMappings, c.portFields.List, c.IPMasq)
 	}
 
 	tests := []struct {

@@ -1,16 +1,13 @@
 package cni
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io/fs"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"strings"
 
+	"example.com/demo/internal/dataplane"
+	"example.com/demo/internal/driver"
 	"example.com/demo/internal/firewall"
+	"example.com/demo/internal/store"
 )
 
 // record is what the plugin remembers of one attachment. GC needs it: it
@@ -37,112 +34,55 @@ type record struct {
 	Ports []firewall.Port `json:"ports,omitempty"`
 }
 
-// container is the recorded attachment as the firewall sees it.
-func (r record) container() firewall.Container {
-	c := firewall.Container{ID: r.ContainerID + "/" + r.IfName, Name: r.ContainerID[:min(len(r.ContainerID), 12)] + " " + r.IfName, Ports: r.Ports}
-	for _, a := range r.Addresses {
-		c.Addresses = append(c.Addresses, a.Addr())
+// container is the recorded attachment for the driver: enough to detach it
+// (its host end), its addresses and its published ports.
+func (r record) container() driver.Container {
+	return driver.Container{
+		ID:    r.ContainerID + "/" + r.IfName,
+		Name:  r.ContainerID[:min(len(r.ContainerID), 12)] + " " + r.IfName,
+		Link:  dataplane.Attachment{HostIfName: r.HostIfName, Addresses: r.Addresses},
+		Ports: r.Ports,
 	}
-	return c
 }
 
-// store keeps the records of one network, a file each named after the
-// attachment's host interface: DATADIR/NETWORK/vethXXXXXXXXXXX.json. The name
-// alone is enough to remove the veth pair of a record that cannot be read.
-//
-// A record is written to a temporary file and renamed into place, so a
-// reader sees the old record or the new one, never a part. The file is not
-// synced: a power loss takes the attachments with it, and GC removes
-// records the runtime no longer lists. Writers hold the bridge's lock.
-type store struct {
-	dir string
+// records keeps the records of one network, one each named after the
+// attachment's host interface, in a store in dataDir whose kind is the
+// network's name: DATADIR/NETWORK/vethXXXXXXXXXXX.json. The name alone is
+// enough to remove the veth pair of a record that cannot be read. Writers
+// hold the bridge's lock.
+type records struct {
+	st      *store.Store
+	network string
 }
 
-const (
-	recordExt = ".json"
-	tmpExt    = ".tmp"
-)
-
-func openStore(dataDir, network string) store {
-	return store{dir: filepath.Join(dataDir, network)}
+func openRecords(dataDir, network string) (records, error) {
+	st, err := store.Open(dataDir)
+	return records{st: st, network: network}, err
 }
 
-func (s store) path(hostIfName string) string {
-	return filepath.Join(s.dir, hostIfName+recordExt)
+// get returns the record of the attachment whose host end is hostIfName:
+// store.ErrNotFound if there is none.
+func (r records) get(hostIfName string) (record, error) {
+	var rec record
+	err := r.st.Get(r.network, hostIfName, &rec)
+	return rec, err
 }
 
-// get returns the record of the attachment whose host end is hostIfName.
-// A record that is missing returns fs.ErrNotExist.
-func (s store) get(hostIfName string) (record, error) {
-	data, err := os.ReadFile(s.path(hostIfName))
-	if err != nil {
-		return record{}, err
-	}
-	var r record
-	if err := json.Unmarshal(data, &r); err != nil {
-		return record{}, fmt.Errorf("read record %s: %w", s.path(hostIfName), err)
-	}
-	return r, nil
+// exists reports whether there is a record of hostIfName, readable or not.
+func (r records) exists(hostIfName string) bool {
+	_, err := r.get(hostIfName)
+	return !errors.Is(err, store.ErrNotFound)
 }
 
-// exists reports whether there is a record for hostIfName, readable or not.
-func (s store) exists(hostIfName string) (bool, error) {
-	_, err := os.Lstat(s.path(hostIfName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
+func (r records) put(rec record) error {
+	return r.st.Put(r.network, rec.HostIfName, rec)
 }
 
-// put writes r, replacing any record of the same attachment.
-func (s store) put(r record) error {
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return fmt.Errorf("create state directory: %w", err)
-	}
-	data, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	final := s.path(r.HostIfName)
-	tmp := final + tmpExt
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write record: %w", err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write record: %w", err)
-	}
-	return nil
+func (r records) remove(hostIfName string) error {
+	return r.st.Delete(r.network, hostIfName)
 }
 
-// remove deletes the record of hostIfName, and any write of it that a crash
-// interrupted. A missing record is not an error.
-func (s store) remove(hostIfName string) error {
-	var errs []error
-	for _, p := range []string{s.path(hostIfName), s.path(hostIfName) + tmpExt} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// list returns the host interface names of the network's records. A write
-// that a crash interrupted leaves a temporary file that list skips: put and
-// remove of the same attachment replace or remove it.
-func (s store) list() ([]string, error) {
-	files, err := os.ReadDir(s.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list records: %w", err)
-	}
-	var names []string
-	for _, f := range files {
-		if name, ok := strings.CutSuffix(f.Name(), recordExt); ok && !f.IsDir() {
-			names = append(names, name)
-		}
-	}
-	return names, nil
+// list returns the host interface names of the network's records.
+func (r records) list() ([]string, error) {
+	return r.st.List(r.network)
 }

@@ -239,11 +239,7 @@ func TestConcurrentAttachDetach(t *testing.T) {
 	}
 	locked := func(op func(Attachment) error) func(Attachment) error {
 		return func(a Attachment) error {
-			lock, err := Lock(lockDir, b.Name)
-			if err != nil {
-				return err
-			}
-			return errors.Join(op(a), lock.Unlock())
+			return Locked(lockDir, b.Name, func(*FileLock) error { return op(a) })
 		}
 	}
 

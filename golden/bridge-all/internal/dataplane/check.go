@@ -19,7 +19,7 @@ import (
 // Routes and MTUs are not compared: a runtime may chain other plugins after
 // the one that attached, and those may change them.
 func Check(b Bridge, a Attachment) error {
-	if err := validateIfName("bridge name", b.Name); err != nil {
+	if err := ValidateIfName("bridge name", b.Name); err != nil {
 		return err
 	}
 	if err := a.validate(); err != nil {

@@ -10,7 +10,7 @@ import (
 
 func TestLock(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "locks")
-	lock, err := Lock(dir, "br0")
+	l, err := lock(dir, "br0")
 	if err != nil {
 		t.Fatalf("Lock: %v", err)
 	}
@@ -23,7 +23,7 @@ func TestLock(t *testing.T) {
 
 	acquired := make(chan *FileLock)
 	go func() {
-		lock2, err := Lock(dir, "br0")
+		lock2, err := lock(dir, "br0")
 		if err != nil {
 			t.Errorf("second Lock: %v", err)
 			close(acquired)
@@ -36,7 +36,7 @@ func TestLock(t *testing.T) {
 		t.Fatal("second Lock returned while the first was held")
 	case <-time.After(100 * time.Millisecond):
 	}
-	if err := lock.Unlock(); err != nil {
+	if err := l.unlock(); err != nil {
 		t.Fatalf("unlock: %v", err)
 	}
 	select {
@@ -44,7 +44,7 @@ func TestLock(t *testing.T) {
 		if !ok {
 			return
 		}
-		if err := lock2.Unlock(); err != nil {
+		if err := lock2.unlock(); err != nil {
 			t.Fatalf("unlock: %v", err)
 		}
 	case <-time.After(10 * time.Second):
@@ -61,35 +61,35 @@ func TestLock(t *testing.T) {
 func TestLockRemoveOnUnlock(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "br0.lock")
-	lock, err := Lock(dir, "br0")
+	l, err := lock(dir, "br0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	acquired := make(chan *FileLock, 1)
 	go func() {
-		lock2, err := Lock(dir, "br0")
+		lock2, err := lock(dir, "br0")
 		if err != nil {
 			t.Errorf("second Lock: %v", err)
 		}
 		acquired <- lock2
 	}()
 	time.Sleep(50 * time.Millisecond) // let it wait on the file
-	lock.RemoveOnUnlock()
-	if err := lock.Unlock(); err != nil {
+	l.RemoveOnUnlock()
+	if err := l.unlock(); err != nil {
 		t.Fatal(err)
 	}
 	lock2 := <-acquired
 	if lock2 == nil {
 		return
 	}
-	defer lock2.Unlock()
+	defer lock2.unlock()
 	if got, want := readFile(t, path), strconv.Itoa(os.Getpid())+"\n"; got != want {
 		t.Errorf("lock file after the waiter took it holds %q, want %q", got, want)
 	}
 	third := make(chan struct{})
 	go func() {
-		if l, err := Lock(dir, "br0"); err == nil {
-			l.Unlock()
+		if l, err := lock(dir, "br0"); err == nil {
+			l.unlock()
 		}
 		close(third)
 	}()
@@ -98,16 +98,16 @@ func TestLockRemoveOnUnlock(t *testing.T) {
 		t.Fatal("a third Lock got through while the waiter held the lock")
 	case <-time.After(100 * time.Millisecond):
 	}
-	lock2.Unlock()
+	lock2.unlock()
 	<-third
-	if err := lock2.Unlock(); err != nil {
+	if err := lock2.unlock(); err != nil {
 		t.Errorf("second Unlock: %v", err)
 	}
 }
 
 func TestLockRejectsBadNames(t *testing.T) {
 	for _, name := range []string{"", ".", "..", "a/b"} {
-		if _, err := Lock(t.TempDir(), name); err == nil {
+		if _, err := lock(t.TempDir(), name); err == nil {
 			t.Errorf("Lock(%q) succeeded", name)
 		}
 	}

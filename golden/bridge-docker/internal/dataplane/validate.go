@@ -19,7 +19,7 @@ import (
 const maxIfNameLen = 15
 
 func (b Bridge) validate() error {
-	if err := validateIfName("bridge name", b.Name); err != nil {
+	if err := ValidateIfName("bridge name", b.Name); err != nil {
 		return err
 	}
 	if b.MTU < 0 {
@@ -34,10 +34,10 @@ func (b Bridge) validate() error {
 }
 
 func (a Attachment) validate() error {
-	if err := validateIfName("interface name", a.IfName); err != nil {
+	if err := ValidateIfName("interface name", a.IfName); err != nil {
 		return err
 	}
-	if err := validateIfName("host interface name", a.HostIfName); err != nil {
+	if err := ValidateIfName("host interface name", a.HostIfName); err != nil {
 		return err
 	}
 	if a.MTU < 0 {
@@ -75,8 +75,9 @@ func validateNetns(path string) error {
 	return nil
 }
 
-// validateIfName applies the kernel's dev_valid_name rules.
-func validateIfName(what, name string) error {
+// ValidateIfName checks that name can be a Linux interface name, by the
+// kernel's dev_valid_name rules; what names the interface in the error.
+func ValidateIfName(what, name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("empty %s", what)
@@ -151,7 +152,7 @@ func validateRoute(r Route) error {
 // has: a network created with it could never set up a container. It looks
 // the name up in the calling thread's network namespace.
 func CheckBridge(name string) error {
-	if err := validateIfName("bridge name", name); err != nil {
+	if err := ValidateIfName("bridge name", name); err != nil {
 		return err
 	}
 	h, err := newHandle()

@@ -20,7 +20,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"example.com/demo/internal/bridge"
+	drv "example.com/demo/internal/driver"
 	"example.com/demo/internal/nstest"
 	"example.com/demo/internal/protocol"
 )
@@ -231,7 +231,7 @@ func TestSetupTeardown(t *testing.T) {
 				t.Errorf("bridge %s left on the host after its last container", network.NetworkInterface)
 			}
 			// The bridge's lock file goes with it.
-			lock := filepath.Join(bridge.DefaultLockDir, network.NetworkInterface+".lock")
+			lock := filepath.Join(drv.DefaultLockDir, network.NetworkInterface+".lock")
 			if _, err := os.Stat(lock); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("lock file %s left after the bridge: %v", lock, err)
 			}
@@ -333,7 +333,7 @@ func TestTwoContainers(t *testing.T) {
 func TestFixtureInput(t *testing.T) {
 	nv := nstest.Netavark(t)
 	ns := nstest.NewNetns(t)
-	data, err := os.ReadFile("../../internal/plugin/testdata/fixtures/netavark-1.14/full/netavark-input.json")
+	data, err := os.ReadFile("../../internal/netavark/testdata/fixtures/netavark-1.14/full/netavark-input.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-// Command demo is a netavark network plugin: netavark runs it as
+// Command demo is a netavark plugin: netavark runs it as
 //
 //	demo create            < network.json
 //	demo setup NETNS-PATH  < network-plugin-exec.json
@@ -6,20 +6,28 @@
 //	demo info
 //
 // for every network whose driver is "demo" (podman network create -d demo).
-// It reads one JSON document on stdin, writes one on stdout and logs to stderr.
+// It reads one JSON document on stdin and writes one on stdout (package
+// netavark).
 package main
 
 import (
 	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
-	"example.com/demo/internal/bridge"
-	"example.com/demo/internal/plugin"
+	"example.com/demo/internal/netavark"
 )
 
 // version is set at link time by the Makefile.
 var version = "dev"
 
 func main() {
-	os.Exit(plugin.Run(context.Background(), bridge.New(version), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// A signal does not stop a call halfway: netavark (1.15 and later)
+	// ignores SIGTERM and SIGINT while it tears down, so that an
+	// interrupted podman leaves nothing half done, and so does the plugin.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	status := netavark.Main(ctx, version)
+	stop()
+	os.Exit(status)
 }

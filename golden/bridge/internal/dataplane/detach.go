@@ -31,10 +31,10 @@ type Detached struct {
 // Callers hold Lock(dir, b.Name), or an Attach could add a port between the
 // check and the delete.
 func Detach(b Bridge, a Attachment) (Detached, error) {
-	if err := validateIfName("bridge name", b.Name); err != nil {
+	if err := ValidateIfName("bridge name", b.Name); err != nil {
 		return Detached{}, err
 	}
-	if err := validateIfName("host interface name", a.HostIfName); err != nil {
+	if err := ValidateIfName("host interface name", a.HostIfName); err != nil {
 		return Detached{}, err
 	}
 	host, err := newHandle()

@@ -11,12 +11,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Lock takes an exclusive lock named name in dir, waiting for it as long as
-// it takes, and returns it held. Callers lock the bridge's name around
-// Attach and Detach: containers are set up in parallel (podman runs one
-// netavark, and so one plugin process, per container), and without the
-// lock one could create the bridge while another deletes it as unused, or
-// add a port to a bridge being deleted.
+// Locked runs fn holding an exclusive lock named name in dir, waiting for it
+// as long as it takes. Callers lock the bridge's name around Attach and
+// Detach: containers are set up in parallel (podman runs one netavark, and
+// so one plugin process, per container), and without the lock one could
+// create the bridge while another deletes it as unused, or add a port to a
+// bridge being deleted. fn may ask for the lock file to be removed when it
+// returns (FileLock.RemoveOnUnlock), once what it locks is gone.
+func Locked(dir, name string, fn func(*FileLock) error) error {
+	l, err := lock(dir, name)
+	if err != nil {
+		return err
+	}
+	return errors.Join(fn(l), l.unlock())
+}
+
+// lock takes the lock of Locked and returns it held.
 //
 // The lock is flock(2) on dir/name.lock, so it works between processes and
 // between goroutines of one process alike, and the kernel releases it if the
@@ -25,7 +35,7 @@ import (
 // holder may remove the file when what it locks is gone (RemoveOnUnlock), so
 // that lock files do not pile up: a process that was waiting on the removed
 // file notices that its file has no name any more, and locks the new one.
-func Lock(dir, name string) (*FileLock, error) {
+func lock(dir, name string) (*FileLock, error) {
 	if name == "" || name == "." || name == ".." || filepath.Base(name) != name {
 		return nil, fmt.Errorf("invalid lock name %q", name)
 	}
@@ -59,19 +69,19 @@ func Lock(dir, name string) (*FileLock, error) {
 	}
 }
 
-// FileLock is a lock taken by Lock.
+// FileLock is a lock held by Locked.
 type FileLock struct {
 	f      *os.File
 	path   string
 	remove bool
 }
 
-// RemoveOnUnlock makes Unlock remove the lock file: for the lock of a
-// bridge that the holder has deleted.
+// RemoveOnUnlock makes Locked remove the lock file when it releases the
+// lock: for the lock of a bridge that the holder has deleted.
 func (l *FileLock) RemoveOnUnlock() { l.remove = true }
 
-// Unlock releases the lock. Calls after the first do nothing.
-func (l *FileLock) Unlock() error {
+// unlock releases the lock. Calls after the first do nothing.
+func (l *FileLock) unlock() error {
 	if l.f == nil {
 		return nil
 	}

@@ -83,7 +83,7 @@ func TestHostIfName(t *testing.T) {
 	if !strings.HasPrefix(a, "veth") || len(a) != maxIfNameLen {
 		t.Errorf("HostIfName = %q, want veth and 11 hex digits", a)
 	}
-	if err := validateIfName("host interface name", a); err != nil {
+	if err := ValidateIfName("host interface name", a); err != nil {
 		t.Error(err)
 	}
 	for name, want := range map[string]bool{

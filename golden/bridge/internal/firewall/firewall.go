@@ -327,12 +327,9 @@ func (f *Firewall) change(fn func(*nftables.Conn, *table) error) error {
 	// removed, for a few milliseconds: it is done once the lock is
 	// released, so that other containers' changes do not wait for it.
 	defer conn.CloseLasting()
-	lock, err := dataplane.Lock(filepath.Join(f.LockDir, "firewall"), f.Table)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	return fn(conn, newTable(f.Table))
+	return dataplane.Locked(filepath.Join(f.LockDir, "firewall"), f.Table, func(*dataplane.FileLock) error {
+		return fn(conn, newTable(f.Table))
+	})
 }
 
 // Socket buffers for the largest batch, every port of a 65535 port range

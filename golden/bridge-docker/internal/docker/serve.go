@@ -1,0 +1,137 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Where the engine looks for plugins.
+const (
+	// SocketDir holds the plugins' unix sockets, NAME.sock.
+	SocketDir = "/run/docker/plugins"
+	// SpecDir holds spec files, NAME.spec, that give a plugin's URL.
+	SpecDir = "/etc/docker/plugins"
+)
+
+// Serve answers calls on l with h until ctx is done. It then stops
+// accepting, lets the calls in flight finish for up to grace, and closes l,
+// which removes the socket file of a listener made by ListenUnix. It returns
+// nil after such a shutdown.
+func Serve(ctx context.Context, l net.Listener, h http.Handler, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Join and Leave take milliseconds; a driver call stuck on a lock
+		// for this long is better failed than left hanging in the engine.
+		WriteTimeout: 2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+// ListenUnix listens on the unix socket at path, creating its directory. A
+// socket file that nobody answers on, left by a daemon that died, is
+// replaced; one that another daemon still serves is an error. The socket is
+// removed when the listener is closed.
+func ListenUnix(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create socket directory: %w", err)
+	}
+	if info, err := os.Lstat(path); err == nil {
+		if info.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("listen on %s: exists and is not a socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("listen on %s: another daemon is serving it", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale socket: %w", err)
+		}
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	// Only root talks to the driver: the engine, and whoever may change
+	// the host's network anyway.
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("restrict %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// WriteSpec writes the spec file dir/name.spec that points the engine at
+// url (tcp://127.0.0.1:9555), and returns the function that removes it.
+func WriteSpec(dir, name, url string) (remove func() error, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create spec directory: %w", err)
+	}
+	path := filepath.Join(dir, name+".spec")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(url+"\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("write spec file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("write spec file: %w", err)
+	}
+	return func() error {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}, nil
+}
+
+// SystemdListener returns the socket that systemd passed to the process
+// (socket activation: LISTEN_PID and LISTEN_FDS), or nil if there is none.
+// systemd owns that socket: closing the listener leaves its file in place.
+func SystemdListener() (net.Listener, error) {
+	pid, err := strconv.Atoi(os.Getenv("LISTEN_PID"))
+	if err != nil || pid != os.Getpid() {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n < 1 {
+		return nil, nil
+	}
+	if n > 1 {
+		return nil, fmt.Errorf("systemd passed %d sockets, want one", n)
+	}
+	os.Unsetenv("LISTEN_PID")
+	os.Unsetenv("LISTEN_FDS")
+	os.Unsetenv("LISTEN_FDNAMES")
+	// The first passed descriptor is 3 (SD_LISTEN_FDS_START).
+	f := os.NewFile(3, "systemd socket")
+	defer f.Close()
+	l, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("use the socket systemd passed: %w", err)
+	}
+	return l, nil
+}
