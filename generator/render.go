@@ -269,12 +269,29 @@ func derivedFiles() (FileSet, error) {
 	return files, err
 }
 
+// withoutGeneratorDoc removes from src the paragraphs of its package doc
+// that name netavark-plugin-gen: the generated package's doc speaks to the
+// plugin's owner, not of the generator's types.
+func withoutGeneratorDoc(src []byte) []byte {
+	head, rest, ok := bytes.Cut(src, []byte("\npackage "))
+	if !ok {
+		return src
+	}
+	var kept [][]byte
+	for _, para := range bytes.Split(head, []byte("\n//\n")) {
+		if !bytes.Contains(para, []byte("netavark-plugin-gen")) {
+			kept = append(kept, para)
+		}
+	}
+	return slices.Concat(bytes.Join(kept, []byte("\n//\n")), []byte("\npackage "), rest)
+}
+
 // protocolFile turns a source file of package types into the same file of
 // package protocol: the package clause is renamed (and the package doc with
 // it) and a header marks the file as generated.
 func protocolFile(name string, src []byte) ([]byte, error) {
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, name, src, parser.ParseComments)
+	f, err := parser.ParseFile(fset, name, withoutGeneratorDoc(src), parser.ParseComments)
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,16 @@
-// Package cni is the CNI front end of demo: a CNI plugin (spec 1.1.0,
-// and 0.3.0 to 1.0.0) over the same driver core as the netavark plugin,
-// package dataplane. A runtime runs it once per operation, with CNI_COMMAND
-// and the other CNI_* variables in the environment and the network
+// Package cni is the front end of demo for CNI runtimes: a CNI plugin
+// (spec 1.1.0, and 0.3.0 to 1.0.0) over the same driver as the netavark
+// plugin, package driver; [Plugin] translates the commands into the
+// driver's calls. A runtime runs it once per operation, with CNI_COMMAND and
+// the other CNI_* variables in the environment and the network
 // configuration on stdin:
 //
-//   - ADD attaches the container's netns to the bridge with a veth pair and
-//     prints the result; a second ADD of the same container and interface
-//     fails until a DEL;
+//   - ADD attaches the container's netns to the bridge with a veth pair,
+//     publishes its ports, and prints the result; a second ADD of the same
+//     container and interface fails until a DEL;
 //   - DEL detaches it, and succeeds when there is nothing to remove;
-//   - CHECK compares the attachment with prevResult;
+//   - CHECK compares the attachment with prevResult, and its ports with the
+//     firewall's;
 //   - GC removes every attachment of the network that the runtime does not
 //     list as valid;
 //   - STATUS says whether ADD can work;

@@ -1,7 +1,9 @@
 // Package store keeps small JSON records on disk, one file each, so that a
-// daemon finds them again after a restart. The Docker front end keeps its
-// networks and endpoints here: the engine calls DeleteEndpoint, Leave and
-// DeleteNetwork for objects it created before the daemon last started.
+// process finds them again: the Docker daemon after a restart (the engine
+// calls DeleteEndpoint, Leave and DeleteNetwork for objects it created
+// before the daemon last started), and the CNI plugin at its next run (GC
+// must find the attachments that the runtime no longer lists). Start with
+// Store.
 //
 // A record is written to a temporary file that is synced, renamed over the
 // old one and the directory synced, so that after a crash a record is

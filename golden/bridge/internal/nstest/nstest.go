@@ -1,7 +1,9 @@
-// Package nstest helps tests that need root, network namespaces or a
-// netavark binary. Such a test skips, saying why, when what it needs is
-// missing, unless TEST_NO_SKIP=1 is set: then it fails, so that a CI run
-// cannot pass by testing nothing.
+// Package nstest helps tests that need root, network namespaces, a netavark
+// binary or tools from the Go module proxy: Main runs a package's tests in
+// a network namespace of their own, NewNetns and NewOutside build
+// namespaces, Serve and Probe talk across them. A test skips, saying why,
+// when what it needs is missing, unless TEST_NO_SKIP=1 is set: then it
+// fails, so that a CI run cannot pass by testing nothing.
 package nstest
 
 import (

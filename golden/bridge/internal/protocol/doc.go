@@ -3,10 +3,6 @@
 // Package protocol holds the JSON messages of netavark's plugin protocol: what
 // netavark and podman send to a network plugin and what the plugin answers.
 //
-// These types are the single source of truth of netavark-plugin-gen: the
-// generated plugins carry a copy of them (see [Source]) and the JSON Schemas
-// that plugins in other languages use are reflected from them.
-//
 // Decoding is lenient in the way netavark 1.6 to 2.1 and podman 4.5 to 6 need:
 // netavark 1.x writes null for every absent optional field, 2.x omits it, and
 // unknown keys are ignored (a [Network] keeps them, so that a plugin's create
