@@ -8,10 +8,10 @@ COMMIT  ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 30s
 
-# The golden projects: generated, checked in, and built and tested by make test.
-GOLDEN_NAME   := demo
-GOLDEN_MODULE := example.com/demo
-GOLDEN_DIRS   := golden/bridge golden/bridge-docker golden/bridge-all
+# The golden projects: the trees under golden/ that have a Makefile. Which
+# trees there are, and how each is generated, is listed once, in
+# golden/golden_test.go.
+GOLDEN_DIRS := $(patsubst %/Makefile,%,$(wildcard golden/*/Makefile))
 
 .PHONY: all build test vet fuzz clean golden golden-test golden-fuzz template-deps
 
@@ -30,21 +30,10 @@ vet:
 test: vet golden-test
 	$(GO) test -p 1 ./...
 
-# golden regenerates every golden project from the templates, and the schemas.
-golden: golden-schema
-	rm -rf golden/bridge
-	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --dir golden/bridge
-	rm -rf golden/bridge-docker
-	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --runtimes netavark,docker --dir golden/bridge-docker
-	rm -rf golden/bridge-all
-	$(GO) run ./cmd/netavark-plugin-gen new $(GOLDEN_NAME) --module $(GOLDEN_MODULE) --runtimes netavark,docker,cni --dir golden/bridge-all
-
-# golden-schema regenerates golden/schema, the JSON Schemas exported from
-# package types; go test ./golden fails when it is stale.
-.PHONY: golden-schema
-golden-schema:
-	rm -rf golden/schema
-	$(GO) run ./cmd/netavark-plugin-gen schema --out golden/schema
+# golden rewrites every golden tree from the templates and the types: the
+# projects and the schemas. go test ./golden fails when one is stale.
+golden:
+	$(GO) test ./golden -run '^TestGolden$$' -update
 
 # golden-test runs each golden project's own tests, and this repository's
 # conformance checker on its plugin: with real setup and teardown in a netns

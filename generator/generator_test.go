@@ -157,7 +157,7 @@ func TestWriteFailureLeavesNothing(t *testing.T) {
 	dir := filepath.Join(parent, "new", "demo")
 	// "a" is a file and also the directory of "a/b": the second write fails.
 	files := FileSet{{Path: "a", Data: []byte("x"), Mode: 0o644}, {Path: "a/b", Data: []byte("y"), Mode: 0o644}}
-	if err := Write(dir, files, false); err == nil {
+	if err := Write(dir, files, New); err == nil {
 		t.Fatal("write succeeded")
 	}
 	entries, err := os.ReadDir(parent)
@@ -175,7 +175,7 @@ func TestWrite(t *testing.T) {
 		{Path: "go.mod", Data: []byte("module x\n"), Mode: 0o644},
 		{Path: "scripts/run.sh", Data: []byte("#!/bin/sh\n"), Mode: 0o755},
 	}
-	if err := Write(dir, files, false); err != nil {
+	if err := Write(dir, files, New); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
@@ -196,15 +196,15 @@ func TestWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed := FileSet{{Path: "go.mod", Data: []byte("module y\n"), Mode: 0o644}}
-	if err := Write(dir, changed, false); !errors.Is(err, ErrNotEmpty) {
+	if err := Write(dir, changed, New); !errors.Is(err, ErrNotEmpty) {
 		t.Fatalf("write into a non-empty dir: %v, want ErrNotEmpty", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "go.mod")); string(b) != "module x\n" {
 		t.Errorf("refused write changed go.mod: %q", b)
 	}
 
-	// With force, generated files are replaced and others kept.
-	if err := Write(dir, changed, true); err != nil {
+	// Over replaces the files written and keeps the others.
+	if err := Write(dir, changed, Over); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "go.mod")); string(b) != "module y\n" {
@@ -214,6 +214,14 @@ func TestWrite(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, keep)); err != nil {
 			t.Errorf("forced write removed %s: %v", keep, err)
 		}
+	}
+
+	// Replace leaves the files written and nothing else.
+	if err := Write(dir, changed, Replace); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 || entries[0].Name() != "go.mod" {
+		t.Errorf("after Replace the directory holds %v, want go.mod alone", entries)
 	}
 	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".demo.tmp-*"))
 	if len(leftovers) != 0 {

@@ -8,22 +8,34 @@ import (
 	"path/filepath"
 )
 
-// ErrNotEmpty is returned by Write when the target directory holds files and
-// force is off.
+// ErrNotEmpty is returned by Write in mode New when the target directory
+// holds files.
 var ErrNotEmpty = errors.New("directory exists and is not empty")
 
-// Write puts files into dir so that a failure leaves nothing behind: the
-// files are written into a temporary directory beside dir, which is then
-// renamed into place. dir must not exist or be empty, unless force is set;
-// with force, each generated file replaces its old copy (one rename each) and
-// files that the project does not produce are kept.
-func Write(dir string, files FileSet, force bool) (err error) {
+// Mode says what Write does with a directory that holds files.
+type Mode int
+
+const (
+	// New refuses a directory that holds files.
+	New Mode = iota
+	// Over replaces the files that it writes, one rename each, and keeps
+	// the others (new --force, schema --out).
+	Over
+	// Replace makes the directory hold the files and nothing else, in one
+	// rename (the golden projects).
+	Replace
+)
+
+// Write puts files into dir, as mode says, so that a failure leaves nothing
+// behind: the files are written into a temporary directory beside dir,
+// which is then renamed into place (or, in mode Over, whose files are).
+func Write(dir string, files FileSet, mode Mode) (err error) {
 	dir = filepath.Clean(dir)
 	empty, err := isEmptyDir(dir)
 	if err != nil {
 		return err
 	}
-	if !empty && !force {
+	if !empty && mode == New {
 		return fmt.Errorf("write %s: %w (pass --force to write into it)", dir, ErrNotEmpty)
 	}
 
@@ -53,8 +65,11 @@ func Write(dir string, files FileSet, force bool) (err error) {
 		return err
 	}
 
-	if !empty {
+	switch {
+	case !empty && mode == Over:
 		return replaceFiles(tmp, dir, files)
+	case !empty && mode == Replace:
+		return replaceDir(tmp, dir)
 	}
 	// rename(2) could replace an empty directory, but os.Rename refuses to;
 	// the empty directory holds nothing to lose.
@@ -67,13 +82,31 @@ func Write(dir string, files FileSet, force bool) (err error) {
 	return nil
 }
 
+// replaceDir puts the directory tmp in dir's place, and removes the old dir.
+func replaceDir(tmp, dir string) error {
+	old := tmp + ".old"
+	if err := os.Rename(dir, old); err != nil {
+		return fmt.Errorf("write %s: %w", dir, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return errors.Join(fmt.Errorf("write %s: %w", dir, err), os.Rename(old, dir))
+	}
+	return os.RemoveAll(old)
+}
+
 // isEmptyDir reports whether dir is missing or an empty directory.
 func isEmptyDir(dir string) (bool, error) {
-	entries, err := os.ReadDir(dir)
+	info, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return true, nil
 	case err != nil:
+		return false, fmt.Errorf("write %s: %w", dir, err)
+	case !info.IsDir():
+		return false, fmt.Errorf("write %s: exists and is not a directory", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
 		return false, fmt.Errorf("write %s: %w", dir, err)
 	}
 	return len(entries) == 0, nil

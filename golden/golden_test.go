@@ -1,10 +1,14 @@
-// Package golden holds generated projects, checked in, and the tests that
-// keep them fresh: each project here must be byte for byte what the
-// generator produces today. Regenerate them with `make golden`.
+// Package golden holds generated trees, checked in: the projects that make
+// test builds and tests, and the JSON Schemas that other validators read.
+// Each must be byte for byte what the generator produces today; make golden
+// rewrites them (go test ./golden -run TestGolden -update).
 package golden
 
 import (
 	"bytes"
+	"errors"
+	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -13,104 +17,174 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/mod/modfile"
+	"github.com/aymanbagabas/go-udiff"
 
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/generator"
 )
 
-// projects maps each golden project directory to its template.
-var projects = map[string]string{
-	"bridge":        "bridge",
-	"bridge-docker": "bridge",
-	"bridge-all":    "bridge",
+var update = flag.Bool("update", false, "rewrite the golden trees instead of comparing them")
+
+// trees is the one list of golden trees: the directory under golden/ and
+// what the generator puts there. Makefile finds the projects among them by
+// their Makefile, to build and test them.
+var trees = []tree{
+	{"bridge", project(generator.DefaultTemplate)},
+	{"bridge-docker", project(generator.DefaultTemplate, generator.RuntimeDocker)},
+	{"bridge-all", project(generator.DefaultTemplate, generator.RuntimeDocker, generator.RuntimeCNI)},
+	{"schema", generator.Schemas},
 }
 
-// TestProjectsFresh regenerates each golden project from the name and module
-// it holds and compares the whole tree: missing, unexpected and different
-// files all fail.
-func TestProjectsFresh(t *testing.T) {
-	for dir, tmpl := range projects {
-		t.Run(dir, func(t *testing.T) {
-			cfg := configOf(t, dir)
-			cfg.Template = tmpl
-			files, err := generator.Render(cfg)
+// tree is a directory under golden/ and the function that renders it.
+type tree struct {
+	dir    string
+	render func() (generator.FileSet, error)
+}
+
+// project renders the plugin "demo" of module example.com/demo from
+// template with the netavark front end and the runtimes named.
+func project(template string, runtimes ...string) func() (generator.FileSet, error) {
+	return func() (generator.FileSet, error) {
+		return generator.Render(generator.Config{
+			Name:     "demo",
+			Module:   "example.com/demo",
+			Template: template,
+			Runtimes: append([]string{generator.RuntimeNetavark}, runtimes...),
+		})
+	}
+}
+
+// maxDiffs is how many differing files a failure shows in full.
+const maxDiffs = 3
+
+// TestGolden compares each golden tree with what the generator produces, or
+// with -update rewrites it.
+func TestGolden(t *testing.T) {
+	for _, tree := range trees {
+		t.Run(tree.dir, func(t *testing.T) {
+			files, err := tree.render()
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := make(map[string]generator.File, len(files))
-			for _, f := range files {
-				want[f.Path] = f
-			}
-			got := readTree(t, dir)
-			for _, p := range sortedKeys(want) {
-				g, ok := got[p]
-				switch {
-				case !ok:
-					t.Errorf("golden/%s/%s is missing", dir, p)
-				case !bytes.Equal(g.Data, want[p].Data):
-					t.Errorf("golden/%s/%s differs from the generated file", dir, p)
-				case g.Mode != want[p].Mode:
-					t.Errorf("golden/%s/%s has mode %v, generated %v", dir, p, g.Mode, want[p].Mode)
+			if *update {
+				if err := generator.Write(tree.dir, files, generator.Replace); err != nil {
+					t.Fatal(err)
 				}
+				return
 			}
-			for _, p := range sortedKeys(got) {
-				if _, ok := want[p]; !ok {
-					t.Errorf("golden/%s/%s is not generated any more", dir, p)
-				}
+			got, err := readTree(tree.dir)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if t.Failed() {
-				t.Errorf("golden/%s is stale: run make golden", dir)
+			if d := diffTree("golden/"+tree.dir, got, files); d != "" {
+				t.Errorf("golden/%s is stale: run make golden\n%s", tree.dir, d)
 			}
 		})
 	}
 }
 
-// configOf reads back the plugin name, module path and runtimes of a golden
-// project: the module from go.mod, the name from its netavark command
-// directory cmd/NAME, and a runtime from each cmd/NAME-RUNTIME beside it.
-func configOf(t *testing.T, dir string) generator.Config {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+// TestGoldenListed checks that every directory here is a tree of the list,
+// so that none goes stale unseen.
+func TestGoldenListed(t *testing.T) {
+	entries, err := os.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := generator.Config{Module: modfile.ModulePath(data)}
-	cmds, err := os.ReadDir(filepath.Join(dir, "cmd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cmds {
-		if cfg.Name == "" || len(c.Name()) < len(cfg.Name) {
-			cfg.Name = c.Name()
+	for _, e := range entries {
+		if e.IsDir() && !slices.ContainsFunc(trees, func(tr tree) bool { return tr.dir == e.Name() }) {
+			t.Errorf("golden/%s is not in the list of golden trees", e.Name())
 		}
 	}
-	for _, c := range cmds {
-		if runtime, ok := strings.CutPrefix(c.Name(), cfg.Name+"-"); ok {
-			cfg.Runtimes = append(cfg.Runtimes, runtime)
-		}
-	}
-	if cfg.Module == "" || cfg.Name == "" {
-		t.Fatalf("golden/%s: want a module path and a directory under cmd/, found %q and %d", dir, cfg.Module, len(cmds))
-	}
-	if len(cfg.Runtimes) > 0 {
-		cfg.Runtimes = append([]string{generator.RuntimeNetavark}, cfg.Runtimes...)
-	}
-	return cfg
 }
 
-// readTree reads every file under dir, by slash-separated relative path,
-// except what the project's .gitignore ignores: build outputs such as bin/
-// are not part of the generated tree.
-func readTree(t *testing.T, dir string) map[string]generator.File {
-	t.Helper()
-	ignored := ignorePatterns(t, dir)
-	files := make(map[string]generator.File)
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+// diffTree compares the files got, read from dir, with the files want, and
+// describes each missing, unexpected or different file, with a unified
+// diff of the first maxDiffs that differ; "" means the trees are equal.
+func diffTree(dir string, got, want generator.FileSet) string {
+	index := func(files generator.FileSet) map[string]generator.File {
+		m := make(map[string]generator.File, len(files))
+		for _, f := range files {
+			m[f.Path] = f
+		}
+		return m
+	}
+	gotBy, wantBy := index(got), index(want)
+	var b strings.Builder
+	diffs := 0
+	for _, f := range want {
+		g, ok := gotBy[f.Path]
+		switch {
+		case !ok:
+			fmt.Fprintf(&b, "%s/%s is missing\n", dir, f.Path)
+		case !bytes.Equal(g.Data, f.Data) && diffs < maxDiffs:
+			diffs++
+			b.WriteString(udiff.Unified(dir+"/"+f.Path, "generated/"+f.Path, string(g.Data), string(f.Data)))
+		case !bytes.Equal(g.Data, f.Data):
+			fmt.Fprintf(&b, "%s/%s differs\n", dir, f.Path)
+		case g.Mode != f.Mode:
+			fmt.Fprintf(&b, "%s/%s has mode %v, generated %v\n", dir, f.Path, g.Mode, f.Mode)
+		}
+	}
+	for _, g := range got {
+		if _, ok := wantBy[g.Path]; !ok {
+			fmt.Fprintf(&b, "%s/%s is not generated\n", dir, g.Path)
+		}
+	}
+	return b.String()
+}
+
+// TestDiffTree checks that diffTree reports each kind of difference, so that
+// TestGolden can fail.
+func TestDiffTree(t *testing.T) {
+	want := generator.FileSet{
+		{Path: "changed.go", Data: []byte("a\nb\n"), Mode: 0o644},
+		{Path: "missing.go", Data: []byte("x\n"), Mode: 0o644},
+		{Path: "mode.sh", Data: []byte("x\n"), Mode: 0o755},
+		{Path: "same.go", Data: []byte("x\n"), Mode: 0o644},
+	}
+	got := generator.FileSet{
+		{Path: "changed.go", Data: []byte("a\nc\n"), Mode: 0o644},
+		{Path: "extra.go", Data: []byte("x\n"), Mode: 0o644},
+		{Path: "mode.sh", Data: []byte("x\n"), Mode: 0o644},
+		{Path: "same.go", Data: []byte("x\n"), Mode: 0o644},
+	}
+	d := diffTree("golden/p", got, want)
+	for _, line := range []string{
+		"--- golden/p/changed.go", "+++ generated/changed.go", "-c", "+b",
+		"golden/p/missing.go is missing",
+		"golden/p/mode.sh has mode -rw-r--r--, generated -rwxr-xr-x",
+		"golden/p/extra.go is not generated",
+	} {
+		if !slices.Contains(strings.Split(d, "\n"), line) {
+			t.Errorf("diff lacks the line %q:\n%s", line, d)
+		}
+	}
+	if strings.Contains(d, "same.go") {
+		t.Errorf("diff names an equal file:\n%s", d)
+	}
+	if d := diffTree("golden/p", want, want); d != "" {
+		t.Errorf("equal trees differ:\n%s", d)
+	}
+}
+
+// readTree reads every file under dir, by slash-separated relative path in
+// lexical order, except what dir/.gitignore ignores: build outputs such as
+// bin/ are not part of the generated tree.
+func readTree(dir string) (generator.FileSet, error) {
+	ignored, err := ignorePatterns(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files generator.FileSet
+	err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
-		if slices.ContainsFunc(ignored, func(pattern string) bool { return ignores(pattern, filepath.ToSlash(rel), e.IsDir()) }) {
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if slices.ContainsFunc(ignored, func(pattern string) bool { return ignores(pattern, rel, e.IsDir()) }) {
 			if e.IsDir() {
 				return filepath.SkipDir
 			}
@@ -127,21 +201,20 @@ func readTree(t *testing.T, dir string) map[string]generator.File {
 		if err != nil {
 			return err
 		}
-		files[filepath.ToSlash(rel)] = generator.File{Path: rel, Data: data, Mode: info.Mode().Perm()}
+		files = append(files, generator.File{Path: rel, Data: data, Mode: info.Mode().Perm()})
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return files, err
 }
 
-// ignorePatterns returns the patterns of dir/.gitignore.
-func ignorePatterns(t *testing.T, dir string) []string {
-	t.Helper()
+// ignorePatterns returns the patterns of dir/.gitignore, if it has one.
+func ignorePatterns(dir string) ([]string, error) {
 	data, err := os.ReadFile(filepath.Join(dir, ".gitignore"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var patterns []string
 	for _, line := range strings.Split(string(data), "\n") {
@@ -149,7 +222,7 @@ func ignorePatterns(t *testing.T, dir string) []string {
 			patterns = append(patterns, line)
 		}
 	}
-	return patterns
+	return patterns, nil
 }
 
 // ignores reports whether a .gitignore pattern of the simple forms the
@@ -160,13 +233,4 @@ func ignores(pattern, rel string, isDir bool) bool {
 	}
 	ok, _ := path.Match(pattern, path.Base(rel))
 	return ok && !isDir
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

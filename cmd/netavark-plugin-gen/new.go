@@ -82,7 +82,11 @@ func newRun(opts *NewOptions) error {
 		}
 		return nil
 	}
-	if err := generator.Write(opts.Dir, files, opts.Force); err != nil {
+	mode := generator.New
+	if opts.Force {
+		mode = generator.Over
+	}
+	if err := generator.Write(opts.Dir, files, mode); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.Out, "created %s: netavark plugin %q, module %s, %d files\n\nnext:\n",

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"slices"
 
-	"github.com/netavark-plugin-gen/netavark-plugin-gen/types/schema"
 	"github.com/spf13/cobra"
+
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/generator"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/types/schema"
 )
 
 // SchemaOptions holds the flags of the schema command and where it prints.
@@ -64,50 +62,9 @@ func schemaRun(opts *SchemaOptions) error {
 		_, err = opts.Out.Write(b)
 		return err
 	}
-	files, err := schema.Files()
+	files, err := generator.Schemas()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
-		return fmt.Errorf("create schema directory: %w", err)
-	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		if err := writeFileAtomic(filepath.Join(opts.Dir, name), files[name]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory and a rename, so that a reader never sees a partial file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return generator.Write(opts.Dir, files, generator.Over)
 }

@@ -88,7 +88,7 @@ func TestSchemaRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			return p
-		}, nil, "create schema directory"},
+		}, nil, "exists and is not a directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
