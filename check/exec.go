@@ -40,21 +40,36 @@ type Got struct {
 	// Stdout and Stderr are what the program wrote, cut at reportLimit bytes.
 	Stdout string `json:"stdout"`
 	Stderr string `json:"stderr"`
+
+	// timeout is the limit the run had, for messages.
+	timeout time.Duration
 }
 
 // outcome says in a few words how the run ended.
 func (g *Got) outcome() string {
+	outcome, _ := g.ending()
+	return outcome
+}
+
+// ending says how the run ended: in a few words for the report, and, if the
+// program did not end on its own with its stdout closed, why its answer
+// cannot be judged ("" when it can).
+func (g *Got) ending() (outcome, problem string) {
 	switch {
 	case g.StartError != "":
-		return "not started: " + g.StartError
+		return "not started: " + g.StartError, "could not run: " + g.StartError
 	case g.TimedOut:
-		return "killed after the timeout"
+		return "killed after the timeout",
+			fmt.Sprintf("no answer within %s: killed (netavark has no timeout and would wait forever)", g.timeout)
 	case g.Signal != "":
-		return "killed by signal " + g.Signal
+		return "killed by signal " + g.Signal, "killed by signal " + g.Signal
 	case g.StdoutHeld:
-		return fmt.Sprintf("exit status %d, stdout held open", g.ExitStatus)
+		return fmt.Sprintf("exit status %d, stdout held open", g.ExitStatus),
+			fmt.Sprintf("exited with status %d but its stdout was still open when the timeout (%s) ran out: "+
+				"a process it left behind holds it, and netavark reads stdout to its end, so it would wait forever",
+				g.ExitStatus, g.timeout)
 	}
-	return fmt.Sprintf("exit status %d", g.ExitStatus)
+	return fmt.Sprintf("exit status %d", g.ExitStatus), ""
 }
 
 // run is one execution of a program: what was sent, what came back, and
@@ -63,8 +78,6 @@ type run struct {
 	sent   Sent
 	got    Got
 	stdout []byte
-	// timeout is the limit the run had, for messages.
-	timeout time.Duration
 	// interrupted is true when the caller's context ended the run, rather
 	// than the program or the timeout.
 	interrupted bool
@@ -89,24 +102,40 @@ const stderrGrace = 200 * time.Millisecond
 // process group, which is killed when the timeout runs out, so that nothing
 // it started outlives the run.
 func execute(ctx context.Context, timeout time.Duration, netns string, argv, env []string, stdin []byte) *run {
-	r := &run{sent: Sent{Argv: argv, Env: env, Stdin: string(stdin)}, timeout: timeout}
+	r := &run{sent: Sent{Argv: argv, Env: env, Stdin: string(stdin)}}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	p, err := start(ctx, netns, argv, env, stdin)
+	if err == nil {
+		r.got, r.stdout = p.wait(ctx)
+	} else {
+		r.got = Got{ExitStatus: -1, StartError: err.Error()}
+	}
+	r.got.timeout = timeout
+	r.interrupted = errors.Is(ctx.Err(), context.Canceled)
+	return r
+}
 
+// process is a started program and the read ends of its stdout and stderr.
+type process struct {
+	cmd            *exec.Cmd
+	outR, errR     *os.File
+	stdout, stderr <-chan []byte
+}
+
+// start starts argv as execute describes, with stdout and stderr read in
+// the background.
+func start(ctx context.Context, netns string, argv, env []string, stdin []byte) (*process, error) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		r.got = Got{ExitStatus: -1, StartError: fmt.Sprintf("create stdout pipe: %v", err)}
-		return r
+		return nil, fmt.Errorf("create stdout pipe: %w", err)
 	}
-	defer outR.Close()
 	errR, errW, err := os.Pipe()
 	if err != nil {
+		outR.Close()
 		outW.Close()
-		r.got = Got{ExitStatus: -1, StartError: fmt.Sprintf("create stderr pipe: %v", err)}
-		return r
+		return nil, fmt.Errorf("create stderr pipe: %w", err)
 	}
-	defer errR.Close()
-
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	// Pipes of our own, not buffers: Wait then returns when the program
@@ -130,53 +159,68 @@ func execute(ctx context.Context, timeout time.Duration, netns string, argv, env
 	outW.Close()
 	errW.Close()
 	if err != nil {
-		r.got = Got{ExitStatus: -1, StartError: err.Error()}
-		r.interrupted = errors.Is(ctx.Err(), context.Canceled)
-		return r
+		outR.Close()
+		errR.Close()
+		return nil, err
 	}
-	stdout := readAll(outR, stdoutLimit)
-	stderr := readAll(errR, stderrLimit)
+	return &process{
+		cmd: cmd, outR: outR, errR: errR,
+		stdout: readAll(outR, stdoutLimit), stderr: readAll(errR, stderrLimit),
+	}, nil
+}
 
-	waitErr := cmd.Wait()
-	if cmd.ProcessState == nil {
-		r.got = Got{ExitStatus: -1, StartError: fmt.Sprintf("wait: %v", waitErr)}
-		_ = killGroup(cmd.Process.Pid)
-		return r
+// wait waits for p to exit and for its output, as long as ctx allows, and
+// returns how it ended and its whole stdout.
+func (p *process) wait(ctx context.Context) (Got, []byte) {
+	defer p.outR.Close()
+	defer p.errR.Close()
+	got, ok := p.exit(ctx)
+	if !ok {
+		return got, nil
 	}
-	r.got.ExitStatus = cmd.ProcessState.ExitCode()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		// A kill by our own Cancel is the timeout, not the program's doing.
-		if ctx.Err() != nil && ws.Signal() == syscall.SIGKILL {
-			r.got.TimedOut = true
-		} else {
-			r.got.Signal = ws.Signal().String()
-		}
-	}
-
 	var out []byte
 	select {
-	case out = <-stdout:
+	case out = <-p.stdout:
 	case <-ctx.Done():
 		// The program exited, but something it started still holds its
 		// stdout: netavark would wait forever. (After a timeout, the
 		// program itself was the problem.)
-		r.got.StdoutHeld = !r.got.TimedOut
-		_ = killGroup(cmd.Process.Pid)
-		outR.Close()
-		out = <-stdout
+		got.StdoutHeld = !got.TimedOut
+		_ = killGroup(p.cmd.Process.Pid)
+		p.outR.Close()
+		out = <-p.stdout
 	}
 	var errOut []byte
 	select {
-	case errOut = <-stderr:
+	case errOut = <-p.stderr:
 	case <-time.After(stderrGrace):
-		errR.Close()
-		errOut = <-stderr
+		p.errR.Close()
+		errOut = <-p.stderr
 	}
-	r.interrupted = errors.Is(ctx.Err(), context.Canceled)
-	r.stdout = out
-	r.got.Stdout = truncate(string(out), reportLimit)
-	r.got.Stderr = truncate(string(errOut), reportLimit)
-	return r
+	got.Stdout = truncate(string(out), reportLimit)
+	got.Stderr = truncate(string(errOut), reportLimit)
+	return got, out
+}
+
+// exit waits for p to exit and returns its exit status and how it was
+// killed, if it was; false means the wait itself failed.
+func (p *process) exit(ctx context.Context) (Got, bool) {
+	waitErr := p.cmd.Wait()
+	state := p.cmd.ProcessState
+	if state == nil {
+		_ = killGroup(p.cmd.Process.Pid)
+		return Got{ExitStatus: -1, StartError: fmt.Sprintf("wait: %v", waitErr)}, false
+	}
+	got := Got{ExitStatus: state.ExitCode()}
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		// A kill by our own Cancel is the timeout, not the program's doing.
+		if ctx.Err() != nil && ws.Signal() == syscall.SIGKILL {
+			got.TimedOut = true
+		} else {
+			got.Signal = ws.Signal().String()
+		}
+	}
+	return got, true
 }
 
 // readAll reads f to its end in the background, keeping at most limit bytes,
@@ -201,23 +245,13 @@ func killGroup(pgid int) error {
 	return nil
 }
 
-// problem returns why the run cannot be judged on its answer: the program did
-// not start, ran past the timeout, was killed by a signal or left its stdout
-// open. It returns "" for a run that ended normally.
+// problem returns why the run cannot be judged on its answer: the caller
+// interrupted it, or the program did not end on its own with its stdout
+// closed (see Got.ending). It returns "" for a run that ended normally.
 func (r *run) problem() string {
-	g := &r.got
-	switch {
-	case r.interrupted:
+	if r.interrupted {
 		return "interrupted"
-	case g.StartError != "":
-		return "could not run: " + g.StartError
-	case g.TimedOut:
-		return fmt.Sprintf("no answer within %s: killed (netavark has no timeout and would wait forever)", r.timeout)
-	case g.Signal != "":
-		return "killed by signal " + g.Signal
-	case g.StdoutHeld:
-		return fmt.Sprintf("exited with status %d but its stdout was still open when the timeout (%s) ran out: "+
-			"a process it left behind holds it, and netavark reads stdout to its end, so it would wait forever", g.ExitStatus, r.timeout)
 	}
-	return ""
+	_, problem := r.got.ending()
+	return problem
 }

@@ -17,7 +17,6 @@ const (
 	infoSchema    = "info.schema.json"
 	networkSchema = "network.schema.json"
 	statusSchema  = "status-block.schema.json"
-	errorSchema   = "error.schema.json"
 )
 
 // compiledSchemas compiles the protocol's JSON Schemas once.
