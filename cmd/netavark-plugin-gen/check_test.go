@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,14 +39,7 @@ func TestNewCmdCheckFlags(t *testing.T) {
 				got = o
 				return nil
 			})
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("error = %v, want error %v", err, tt.wantErr)
-			}
-			if tt.wantErr {
+			if !executeCmd(t, cmd, tt.args, tt.wantErr) {
 				return
 			}
 			if got == nil {
