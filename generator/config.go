@@ -9,7 +9,13 @@ import (
 	"unicode"
 
 	"golang.org/x/mod/module"
+
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/manifest"
 )
+
+// Module is the Go module path of netavark-plugin-gen, which manifests
+// record so that a release can be fetched again.
+const Module = "github.com/netavark-plugin-gen/netavark-plugin-gen"
 
 // DefaultTemplate is the template that new uses when none is named.
 const DefaultTemplate = "bridge"
@@ -29,6 +35,9 @@ type Config struct {
 	// (always), "docker" (a Docker remote network driver daemon) and "cni"
 	// (a CNI plugin). Empty means netavark only.
 	Runtimes []string
+	// Release is the release of netavark-plugin-gen that generates the
+	// project, for its manifest.
+	Release manifest.Release
 }
 
 // Runtime front ends a project can have. netavark is the base: every

@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"text/template"
@@ -15,6 +16,7 @@ import (
 	"github.com/Masterminds/sprig/v3"
 	"golang.org/x/tools/imports"
 
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/manifest"
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/templates"
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
 )
@@ -31,6 +33,12 @@ type File struct {
 	Data []byte
 	// Mode is the file's permission bits.
 	Mode fs.FileMode
+	// Source is what the file is made from, by its path in this
+	// repository: a template file, or a file of package types.
+	Source string
+	// Owner says whether the file stays the generator's or becomes the
+	// user's (see package manifest).
+	Owner manifest.Owner
 }
 
 // FileSet is a generated project: its files sorted by path.
@@ -62,6 +70,18 @@ const (
 	protocolDir = "internal/protocol"
 	fixturesDir = "internal/netavark/testdata"
 )
+
+// Where the sources of generated files are in this repository, as the
+// manifest records them.
+const (
+	templatesDir = "templates"
+	typesDir     = "types"
+)
+
+// generatedHeader is the line by which a Go file says that it is generated
+// and not to be edited (see go help generate); a template file that
+// renders it is the generator's, and every other one the user's.
+var generatedHeader = regexp.MustCompile(`(?m)^// Code generated .* DO NOT EDIT\.$`)
 
 // Templates returns the names of the available project templates.
 func Templates() []string {
@@ -109,7 +129,7 @@ func Render(c Config) (FileSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open template %s: %w", tmplName, err)
 	}
-	files, err := renderTree(root, d, runtimes)
+	files, overlays, err := renderTree(root, path.Join(templatesDir, tmplName), d, runtimes)
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", tmplName, err)
 	}
@@ -117,28 +137,58 @@ func Render(c Config) (FileSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sorted(append(files, derived...))
+	files, err = sorted(append(files, derived...))
+	if err != nil {
+		return nil, err
+	}
+	m := manifest.Manifest{
+		Format:    manifest.Format,
+		Generator: c.Release,
+		Template:  tmplName,
+		Overlays:  append([]string{}, overlays...),
+		Inputs:    manifest.Inputs{Name: c.Name, Module: c.Module, Runtimes: runtimes},
+	}
+	return withManifest(files, m)
 }
 
-// renderTree renders every file of root, but those of overlays for front
-// ends that runtimes does not hold.
-func renderTree(root fs.FS, d data, runtimes []string) (FileSet, error) {
+// withManifest records files in m and returns them with the manifest file.
+func withManifest(files FileSet, m manifest.Manifest) (FileSet, error) {
+	for _, f := range files {
+		m.Files = append(m.Files, manifest.NewFile(f.Path, f.Source, f.Owner, f.Data, f.Mode))
+	}
+	b, err := m.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return sorted(append(files, File{Path: manifest.FileName, Data: b, Mode: 0o644, Owner: manifest.Generated}))
+}
+
+// renderTree renders every file of root, found at src in this repository,
+// but those of overlays for front ends that runtimes does not hold. It
+// returns the files and the overlays it rendered.
+func renderTree(root fs.FS, src string, d data, runtimes []string) (FileSet, []string, error) {
 	var files FileSet
+	var overlays []string
 	err := fs.WalkDir(root, ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if e.IsDir() {
-			return overlayDir(p, runtimes)
+			err := overlayDir(p, runtimes)
+			if err == nil && strings.HasPrefix(path.Base(p), overlayPrefix) {
+				overlays = append(overlays, p)
+			}
+			return err
 		}
 		f, err := renderFile(root, p, d)
 		if err != nil {
 			return fmt.Errorf("render %s: %w", p, err)
 		}
+		f.Source = path.Join(src, p)
 		files = append(files, f)
 		return nil
 	})
-	return files, err
+	return files, overlays, err
 }
 
 // overlayDir returns fs.SkipDir for the directory p of an overlay whose
@@ -200,7 +250,11 @@ func renderFile(root fs.FS, p string, d data) (File, error) {
 	if path.Ext(outPath) == ".sh" {
 		mode = 0o755
 	}
-	return File{Path: outPath, Data: out, Mode: mode}, nil
+	owner := manifest.Scaffold
+	if generatedHeader.Match(out) {
+		owner = manifest.Generated
+	}
+	return File{Path: outPath, Data: out, Mode: mode, Owner: owner}, nil
 }
 
 // stripOverlays removes the overlay directories from a template path.
@@ -253,7 +307,10 @@ func derivedFiles() (FileSet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("derive %s/%s: %w", protocolDir, e.Name(), err)
 		}
-		files = append(files, File{Path: path.Join(protocolDir, e.Name()), Data: out, Mode: 0o644})
+		files = append(files, File{
+			Path: path.Join(protocolDir, e.Name()), Data: out, Mode: 0o644,
+			Source: path.Join(typesDir, e.Name()), Owner: manifest.Generated,
+		})
 	}
 	err = fs.WalkDir(types.Fixtures, "testdata/fixtures", func(p string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
@@ -263,7 +320,10 @@ func derivedFiles() (FileSet, error) {
 		if err != nil {
 			return err
 		}
-		files = append(files, File{Path: path.Join(fixturesDir, strings.TrimPrefix(p, "testdata/")), Data: b, Mode: 0o644})
+		files = append(files, File{
+			Path: path.Join(fixturesDir, strings.TrimPrefix(p, "testdata/")), Data: b, Mode: 0o644,
+			Source: path.Join(typesDir, p), Owner: manifest.Generated,
+		})
 		return nil
 	})
 	return files, err

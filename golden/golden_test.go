@@ -20,6 +20,7 @@ import (
 	"github.com/aymanbagabas/go-udiff"
 
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/generator"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/manifest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden trees instead of comparing them")
@@ -49,6 +50,7 @@ func project(template string, runtimes ...string) func() (generator.FileSet, err
 			Module:   "example.com/demo",
 			Template: template,
 			Runtimes: append([]string{generator.RuntimeNetavark}, runtimes...),
+			Release:  manifest.Release{Module: generator.Module, Version: "(devel)"},
 		})
 	}
 }

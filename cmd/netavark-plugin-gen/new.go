@@ -1,13 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/generator"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/manifest"
 )
 
 // NewOptions are the inputs of the new command.
@@ -40,6 +43,7 @@ old copies and other files are kept.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Out = cmd.OutOrStdout()
 			opts.Config.Name = args[0]
+			opts.Config.Release = release()
 			if opts.Config.Module == "" {
 				opts.Config.Module = "example.com/" + args[0]
 			}
@@ -85,16 +89,46 @@ func newRun(opts *NewOptions) error {
 	mode := generator.New
 	if opts.Force {
 		mode = generator.Over
+		if err := forceable(opts.Out, opts.Dir, files); err != nil {
+			return err
+		}
 	}
 	if err := generator.Write(opts.Dir, files, mode); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.Out, "created %s: netavark plugin %q, module %s, %d files\n\nnext:\n",
-		opts.Dir, opts.Config.Name, opts.Config.Module, len(files))
+	fmt.Fprintf(opts.Out, "created %s: netavark plugin %q, module %s, %d files\n", opts.Dir, opts.Config.Name, opts.Config.Module, len(files))
+	fmt.Fprintf(opts.Out, "wrote %s: it records how the project was generated, for upgrade; keep it in version control\n\nnext:\n",
+		manifest.FileName)
 	for _, c := range nextCommands(filepath.Clean(opts.Dir), opts.Config.Name) {
 		fmt.Fprintf(opts.Out, "  %s\n", c)
 	}
 	return nil
+}
+
+// forceable checks that new --force may write files into dir: with a
+// manifest there, no file it would replace may differ from what the manifest
+// says was generated; without one, it says that it replaces them all.
+func forceable(out io.Writer, dir string, files generator.FileSet) error {
+	m, err := manifest.Read(dir)
+	if errors.Is(err, manifest.ErrNotFound) {
+		fmt.Fprintf(out, "%s has no %s: replacing every generated file, edited or not\n", dir, manifest.FileName)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	paths := make([]string, 0, len(files))
+	for _, f := range files {
+		if f.Path != manifest.FileName {
+			paths = append(paths, f.Path)
+		}
+	}
+	edited, err := m.Edited(dir, paths)
+	if err != nil || len(edited) == 0 {
+		return err
+	}
+	return fmt.Errorf("--force would replace files that differ from what was generated:\n  %s\nrun netavark-plugin-gen upgrade in %s to merge the templates into them",
+		strings.Join(edited, "\n  "), dir)
 }
 
 // nextCommands are the README's quickstart after `new`, for a project in dir

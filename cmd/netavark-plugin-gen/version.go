@@ -5,8 +5,11 @@ import (
 	"io"
 	"runtime/debug"
 
-	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
 	"github.com/spf13/cobra"
+
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/generator"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/manifest"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
 )
 
 // version and commit are set at link time by the Makefile
@@ -47,6 +50,19 @@ func versionRun(opts *VersionOptions) error {
 	return err
 }
 
+// release identifies this binary in the manifests of the projects it
+// generates.
+func release() manifest.Release {
+	v, c := buildVersion()
+	if c == unknownCommit {
+		c = ""
+	}
+	return manifest.Release{Module: generator.Module, Version: v, Commit: c}
+}
+
+// unknownCommit is what buildVersion says when no commit is known.
+const unknownCommit = "unknown"
+
 // buildVersion returns the version and commit of this binary: the link-time
 // values, else the module version and VCS revision recorded by go build.
 func buildVersion() (v, c string) {
@@ -65,7 +81,7 @@ func buildVersion() (v, c string) {
 		v = "(devel)"
 	}
 	if c == "" {
-		c = "unknown"
+		c = unknownCommit
 	}
 	return v, c
 }

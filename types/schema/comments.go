@@ -9,25 +9,26 @@ import (
 	"io/fs"
 	"reflect"
 	"strings"
-
-	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
 )
 
-// comments holds the doc comments of package types as plain text, keyed by
+// comments holds the doc comments of one package as plain text, keyed by
 // type name and by "Type.Field".
-type comments map[string]string
+type comments struct {
+	pkg  string
+	text map[string]string
+}
 
-// loadComments parses the Go source of package types from types.Source. An
-// installed binary has no source on disk, so invopop's AddGoComments cannot
-// be used.
-func loadComments() (comments, error) {
+// loadComments parses the Go source in src of the package whose import path
+// is pkg. An installed binary has no source on disk, so invopop's
+// AddGoComments cannot be used.
+func loadComments(src fs.FS, pkg string) (comments, error) {
 	fset := token.NewFileSet()
 	var files []*ast.File
-	err := fs.WalkDir(types.Source, ".", func(path string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(src, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
 			return err
 		}
-		src, err := fs.ReadFile(types.Source, path)
+		src, err := fs.ReadFile(src, path)
 		if err != nil {
 			return err
 		}
@@ -39,27 +40,27 @@ func loadComments() (comments, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("parse types source: %w", err)
+		return comments{}, fmt.Errorf("parse the source of %s: %w", pkg, err)
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("parse types source: no Go files")
+		return comments{}, fmt.Errorf("parse the source of %s: no Go files", pkg)
 	}
-	pkg, err := doc.NewFromFiles(fset, files, typesPath)
+	p, err := doc.NewFromFiles(fset, files, pkg)
 	if err != nil {
-		return nil, fmt.Errorf("read types doc comments: %w", err)
+		return comments{}, fmt.Errorf("read the doc comments of %s: %w", pkg, err)
 	}
 
 	// Render doc comments as plain text on unwrapped lines, so that doc
 	// links such as [APIVersion] read as plain names.
-	printer := pkg.Printer()
+	printer := p.Printer()
 	printer.TextWidth = -1
 	text := func(s string) string {
-		return strings.TrimSpace(string(printer.Text(pkg.Parser().Parse(s))))
+		return strings.TrimSpace(string(printer.Text(p.Parser().Parse(s))))
 	}
 
-	c := make(comments)
-	for _, t := range pkg.Types {
-		c[t.Name] = text(t.Doc)
+	c := comments{pkg: pkg, text: make(map[string]string)}
+	for _, t := range p.Types {
+		c.text[t.Name] = text(t.Doc)
 		for _, spec := range t.Decl.Specs {
 			ts, ok := spec.(*ast.TypeSpec)
 			if !ok || ts.Name.Name != t.Name {
@@ -75,7 +76,7 @@ func loadComments() (comments, error) {
 					doc = f.Comment.Text()
 				}
 				for _, name := range f.Names {
-					c[t.Name+"."+name.Name] = text(doc)
+					c.text[t.Name+"."+name.Name] = text(doc)
 				}
 			}
 		}
@@ -83,14 +84,14 @@ func loadComments() (comments, error) {
 	return c, nil
 }
 
-// lookup returns the comment of type t of package types, or of its field,
-// for jsonschema.Reflector.LookupComment.
+// lookup returns the comment of type t of c's package, or of its field, for
+// jsonschema.Reflector.LookupComment.
 func (c comments) lookup(t reflect.Type, field string) string {
-	if t.PkgPath() != typesPath {
+	if t.PkgPath() != c.pkg {
 		return ""
 	}
 	if field == "" {
-		return c[t.Name()]
+		return c.text[t.Name()]
 	}
-	return c[t.Name()+"."+field]
+	return c.text[t.Name()+"."+field]
 }

@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/manifest"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
 )
 
 // repoRoot is the repository root, relative to this package's directory.
@@ -26,6 +28,7 @@ const repoRoot = "../.."
 var fileNames = []string{
 	"error.schema.json",
 	"info.schema.json",
+	"manifest.schema.json",
 	"netavark-input.schema.json",
 	"network-plugin-exec.schema.json",
 	"network.schema.json",
@@ -408,6 +411,9 @@ func objects(t *testing.T) map[string]object {
 	}
 	all := make(map[string]object)
 	for name, b := range files {
+		if name == ManifestFile {
+			continue // not a protocol message: see TestManifestSchema
+		}
 		var root object
 		if err := json.Unmarshal(b, &root); err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -725,6 +731,43 @@ func TestUnescapeHTML(t *testing.T) {
 	for _, tt := range tests {
 		if got := string(unescapeHTML([]byte(tt.in))); got != tt.want {
 			t.Errorf("unescapeHTML(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestManifestSchema checks the schema of the project manifest against the
+// manifests of the golden projects, and that it refuses what Decode refuses
+// or would misread.
+func TestManifestSchema(t *testing.T) {
+	s := compileAll(t)[ManifestFile]
+	paths, err := filepath.Glob(filepath.Join(repoRoot, "golden", "*", manifest.FileName))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no golden manifest: %v", err)
+	}
+	var good []byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate(s, b); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+		good = b
+	}
+	for _, tt := range []struct{ name, old, new string }{
+		{"unknown key", `"format": 1,`, `"format": 1, "extra": true,`},
+		{"format 0", `"format": 1,`, `"format": 0,`},
+		{"no template", `"template": "bridge",`, ``},
+		{"bad owner", `"owner": "scaffold"`, `"owner": "mine"`},
+		{"bad mode", `"mode": "0644"`, `"mode": "644"`},
+	} {
+		doc := strings.Replace(string(good), tt.old, tt.new, 1)
+		if doc == string(good) {
+			t.Fatalf("%s: %q not in the golden manifest", tt.name, tt.old)
+		}
+		if validate(s, []byte(doc)) == nil {
+			t.Errorf("%s: validates, want invalid", tt.name)
 		}
 	}
 }
