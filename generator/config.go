@@ -3,6 +3,7 @@ package generator
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"slices"
 	"strings"
@@ -38,6 +39,9 @@ type Config struct {
 	// Release is the release of netavark-plugin-gen that generates the
 	// project, for its manifest.
 	Release manifest.Release
+	// Templates holds the templates, one directory each; nil means the
+	// embedded templates.FS. Tests set it to stand for another release.
+	Templates fs.FS
 }
 
 // Runtime front ends a project can have. netavark is the base: every

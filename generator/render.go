@@ -125,7 +125,11 @@ func Render(c Config) (FileSet, error) {
 		Docker:     slices.Contains(runtimes, RuntimeDocker),
 		CNI:        slices.Contains(runtimes, RuntimeCNI),
 	}
-	root, err := fs.Sub(templates.FS, tmplName)
+	tree := c.Templates
+	if tree == nil {
+		tree = templates.FS
+	}
+	root, err := fs.Sub(tree, tmplName)
 	if err != nil {
 		return nil, fmt.Errorf("open template %s: %w", tmplName, err)
 	}

@@ -5,6 +5,7 @@
 // Usage:
 //
 //	netavark-plugin-gen new NAME --module MODULE   generate a plugin project
+//	netavark-plugin-gen upgrade [--check]           bring a project to this release's templates
 //	netavark-plugin-gen schema [--out DIR]          export the JSON Schemas
 //	netavark-plugin-gen check [flags] PLUGIN        check a plugin against the protocol
 //	netavark-plugin-gen version                     print version information
@@ -13,6 +14,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,9 +31,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.Execute(); err != nil {
+	err := root.Execute()
+	var status exitStatus
+	switch {
+	case errors.As(err, &status):
+		return int(status)
+	case err != nil:
 		fmt.Fprintf(stderr, "netavark-plugin-gen: %v\n", err)
 		return 1
 	}
 	return 0
 }
+
+// exitStatus is an error that ends the program with that status, the
+// command having said what it had to.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }

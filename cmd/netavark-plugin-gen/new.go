@@ -44,6 +44,7 @@ old copies and other files are kept.`,
 			opts.Out = cmd.OutOrStdout()
 			opts.Config.Name = args[0]
 			opts.Config.Release = release()
+			opts.Config.Templates = templateFS
 			if opts.Config.Module == "" {
 				opts.Config.Module = "example.com/" + args[0]
 			}

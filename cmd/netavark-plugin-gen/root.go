@@ -19,6 +19,7 @@ JSON Schemas of the plugin protocol for plugins written in other languages.`,
 	root.AddCommand(NewCmdCheck(nil))
 	root.AddCommand(NewCmdNew(nil))
 	root.AddCommand(NewCmdSchema(nil))
+	root.AddCommand(NewCmdUpgrade(nil))
 	root.AddCommand(NewCmdVersion(nil))
 	addCompletionExample(root)
 	return root

@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/generator"
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/manifest"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/templates"
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
 )
 
@@ -49,6 +51,10 @@ func versionRun(opts *VersionOptions) error {
 	_, err := fmt.Fprintf(opts.Out, "netavark-plugin-gen %s\ncommit: %s\nnetavark plugin API: %s\n", v, c, types.APIVersion)
 	return err
 }
+
+// templateFS holds the project templates that new renders: the embedded
+// ones, which the tests replace to stand for another release.
+var templateFS fs.FS = templates.FS
 
 // release identifies this binary in the manifests of the projects it
 // generates.
