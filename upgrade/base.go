@@ -60,8 +60,8 @@ func findBase(ctx context.Context, opts Options, m *manifest.Manifest, paths []s
 	return nil, "", fmt.Errorf(`upgrade merges your changes with the template's, and needs for that the files as netavark-plugin-gen %s generated them; it found them in none of the three places it looks:
   1. --base-from OLD_BINARY: not given (a netavark-plugin-gen binary of %[1]s)
   2. the project's git objects: %v (commit a project right after new, before editing it)
-  3. %s: %v
-nothing was changed`, m.Generator.Version, gitErr, goRun, runErr)
+  3. the Go toolchain: %v
+nothing was changed`, m.Generator.Version, gitErr, runErr)
 }
 
 // fromGit reads the files of paths from the git objects of the repository

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -242,25 +243,27 @@ func FuzzLines(f *testing.F) {
 	})
 }
 
-// corpus returns the lines of this repository's Go files in generator and
-// check.
+// corpus returns the lines of the files of a generated project, the golden
+// bridge-all: its Go files, Makefile and README, the files that upgrade
+// merges.
 func corpus(t *testing.T) [][]string {
 	t.Helper()
-	var names []string
-	for _, dir := range []string{"../../generator", "../../check"} {
-		m, err := filepath.Glob(filepath.Join(dir, "*.go"))
-		if err != nil || len(m) == 0 {
-			t.Fatalf("no Go files in %s: %v", dir, err)
-		}
-		names = append(names, m...)
-	}
 	var files [][]string
-	for _, name := range names {
-		text, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
+	err := filepath.WalkDir("../../golden/bridge-all", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
 		}
-		files = append(files, split(text))
+		if name := e.Name(); filepath.Ext(name) != ".go" && name != "Makefile" && name != "README.md" {
+			return nil
+		}
+		text, err := os.ReadFile(p)
+		if err == nil && len(text) > 0 {
+			files = append(files, split(text))
+		}
+		return err
+	})
+	if err != nil || len(files) < 10 {
+		t.Fatalf("the generated project golden/bridge-all: %d files: %v", len(files), err)
 	}
 	return files
 }
