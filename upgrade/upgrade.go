@@ -83,6 +83,9 @@ type Result struct {
 	Changes []Change
 	// Tidy says what became of go mod tidy, if go.mod changed.
 	Tidy string
+	// Ref is the git ref where the upgrade kept the files as this release
+	// generates them; "" outside a git repository.
+	Ref string
 }
 
 // Clashes returns the changes that need the user: those of Action Clash.
@@ -170,6 +173,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err := keepTheirs(ctx, opts.Dir, theirs); err != nil {
 			return nil, fmt.Errorf("keep the generated files for the next upgrade: %w", err)
 		}
+		res.Ref = keepRef
 	}
 	return res, nil
 }
@@ -304,23 +308,25 @@ func decide(p string, owner manifest.Owner, inBase bool, rec manifest.File, base
 		// The user's file is already what is generated now.
 	case !inBase:
 		c.Action, c.keepRecord = Clash, true
-		c.Why = "new in the templates, but a file of yours is at its path: left as it is"
+		c.Why = "new in the templates, but a file of yours is at its path: left as it is; move yours away and run upgrade again to add it"
 	case theirs == nil && ours == nil:
 		// Dropped by the templates, removed by the user.
 	case theirs == nil && oursIsBase:
 		c.Action = Deleted
 	case theirs == nil:
 		c.Action, c.Why = Kept, "dropped by the templates, changed by you: it is yours now"
+	case ours == nil && owner == manifest.Generated:
+		c.Action, c.result = Updated, theirs
+		c.Why = "restored: a generated file, which the templates changed"
 	case ours == nil:
-		c.Action, c.keepRecord = Clash, true
-		c.Why = "you deleted it, and the templates changed it: not restored"
+		c.Action, c.Why = Kept, "you deleted it, and the templates changed it: left deleted"
 	case equal(ours, theirs):
 		// Both made the same change.
 	case oursIsBase:
 		c.Action, c.result = Updated, theirs
 	case owner == manifest.Generated:
 		c.Action, c.keepRecord = Clash, true
-		c.Why = "a generated file (DO NOT EDIT) that you changed, and the templates changed: left as it is; move your change elsewhere and take the new version"
+		c.Why = "a generated file (DO NOT EDIT) that you changed, and the templates changed: left as it is; move your change to a file of your own, delete this one and run upgrade again"
 	default:
 		return merged(c, base, ours, theirs)
 	}
@@ -346,8 +352,8 @@ func merged(c Change, base, ours, theirs *content) Change {
 		// Derived from go.mod: the new version, then go mod tidy.
 		c.Action, c.result = Updated, &content{data: theirs.data, mode: mode}
 	case binary(base.data) || binary(ours.data) || binary(theirs.data):
-		c.Action, c.keepRecord = Clash, true
-		c.Why = "a binary file that both you and the templates changed: left as it is"
+		c.Action = Clash
+		c.Why = "a binary file that both you and the templates changed: yours is left as it is"
 	default:
 		data, conflicts := merge.Lines(base.data, ours.data, theirs.data,
 			merge.Labels{Ours: "yours", Base: "as generated before", Theirs: "as generated now"})

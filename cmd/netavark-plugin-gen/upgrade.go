@@ -125,6 +125,9 @@ func upgradeRun(ctx context.Context, opts *UpgradeOptions) error {
 	}
 	if clashes := res.Clashes(); len(clashes) > 0 {
 		fmt.Fprintf(opts.Out, "%d clash(es): resolve them (search for <<<<<<< in merged files), then commit\n", len(clashes))
+		if res.Ref != "" {
+			fmt.Fprintf(opts.Out, "the files as %s generates them: git show %s:PATH\n", res.To.Version, res.Ref)
+		}
 		return exitStatus(1)
 	}
 	return nil

@@ -6,13 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/netavark-plugin-gen/netavark-plugin-gen/templates"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/internal/templatetest"
 )
 
 // oldVersion is the version of the release that netavark-plugin-gen-old
@@ -22,53 +20,25 @@ const oldVersion = "v0.1.0"
 // oldTemplates are the templates of that release: this release's, with one
 // change of each kind an upgrade meets.
 func oldTemplates() (fs.FS, error) {
-	old := fstest.MapFS{}
-	err := fs.WalkDir(templates.FS, ".", func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(templates.FS, p)
-		old[p] = &fstest.MapFile{Data: data, Mode: 0o644}
-		return err
-	})
+	old, err := templatetest.Copy()
 	if err != nil {
 		return nil, err
 	}
-	edit := func(p, from, to string) error {
-		f, ok := old[p]
-		if !ok || !strings.Contains(string(f.Data), from) {
-			return &fs.PathError{Op: "edit old template", Path: p, Err: fs.ErrNotExist}
-		}
-		f.Data = []byte(strings.Replace(string(f.Data), from, to, 1))
-		return nil
-	}
-	return old, errors.Join(
+	old.Set("bridge/docs/notes.md", "Notes that the new release no longer has.\n")
+	return old.FS(), errors.Join(
 		// A line that the new release removes.
-		edit("bridge/README.md.tmpl", "\n## Use it with podman\n", "\nThis line is gone from the new release.\n\n## Use it with podman\n"),
+		old.Replace("bridge/README.md.tmpl", "\n## Use it with podman\n", "\nThis line is gone from the new release.\n\n## Use it with podman\n"),
 		// A line that the new release changes, and the owner too.
-		edit("bridge/Makefile.tmpl", "\nFUZZTIME ?= 30s\n", "\nFUZZTIME ?= 10s\n"),
+		old.Replace("bridge/Makefile.tmpl", "\nFUZZTIME ?= 30s\n", "\nFUZZTIME ?= 10s\n"),
 		// A comment that the new release rewords, in the file the owner
 		// edits most.
-		edit("bridge/internal/driver/driver.go.tmpl", "Start reading at Driver.Attach.", "Start with Driver.Attach."),
+		old.Replace("bridge/internal/driver/driver.go.tmpl", "Start reading at Driver.Attach.", "Start with Driver.Attach."),
 		// A version that the new release bumps.
-		edit("bridge/go.mod.tmpl", "github.com/vishvananda/netns v0.0.5", "github.com/vishvananda/netns v0.0.4"),
-		// A file that the new release adds, and one that it drops.
-		remove(old, "bridge/scripts/package-version.sh"),
-		add(old, "bridge/docs/notes.md", "Notes that the new release no longer has.\n"),
+		old.Replace("bridge/go.mod.tmpl", "github.com/vishvananda/netns v0.0.5", "github.com/vishvananda/netns v0.0.4"),
+		// A file that the new release adds (the one above is a file that
+		// it drops).
+		old.Remove("bridge/scripts/package-version.sh"),
 	)
-}
-
-func remove(m fstest.MapFS, p string) error {
-	if _, ok := m[p]; !ok {
-		return &fs.PathError{Op: "remove old template", Path: p, Err: fs.ErrNotExist}
-	}
-	delete(m, p)
-	return nil
-}
-
-func add(m fstest.MapFS, p, data string) error {
-	m[p] = &fstest.MapFile{Data: []byte(data), Mode: 0o644}
-	return nil
 }
 
 // runOld runs the CLI as netavark-plugin-gen-old.
