@@ -44,6 +44,10 @@ generates from the same inputs.
                                 unchanged, else kept       (deleted, kept)
   generated (DO NOT EDIT)       replaced; edited by you,
                                 left as it is: a clash     (updated, clash)
+  deleted by you, changed by    left deleted; a generated
+  the templates                 file is restored           (kept, updated)
+  binary files, modes           the same rules, whole
+                                files, no line merge
 
 go.mod is merged by requirements (your added modules stay, the templates'
 version bumps are taken), then go mod tidy rewrites go.sum. Files you added
