@@ -83,6 +83,10 @@ type Result struct {
 	Changes []Change
 	// Tidy says what became of go mod tidy, if go.mod changed.
 	Tidy string
+	// Inputs are the project's inputs, as its manifest records them or,
+	// when Adopted, as worked out from the project: it had no manifest.
+	Inputs  manifest.Inputs
+	Adopted bool
 	// Ref is the git ref where the upgrade kept the files as this release
 	// generates them; "" outside a git repository.
 	Ref string
@@ -95,9 +99,10 @@ func (r *Result) Clashes() []Change {
 
 // Check reports whether the project in opts.Dir is at the templates of this
 // release: whether this release generates, from the manifest's inputs,
-// exactly the files that the manifest records.
-func Check(opts Options) (bool, error) {
-	m, err := readManifest(opts)
+// exactly the files that the manifest records. A project without a
+// manifest is adopted as Run does.
+func Check(ctx context.Context, opts Options) (bool, error) {
+	m, _, err := load(ctx, opts)
 	if err != nil {
 		return false, err
 	}
@@ -113,7 +118,7 @@ func Check(opts Options) (bool, error) {
 // that the upgrade is one diff to review. Clashes are not an error: the
 // result lists them.
 func Run(ctx context.Context, opts Options) (*Result, error) {
-	m, err := readManifest(opts)
+	m, adopted, err := load(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +137,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{From: m.Generator, To: opts.Release}
+	res := &Result{From: m.Generator, To: opts.Release, Inputs: m.Inputs, Adopted: adopted != nil}
+	if adopted != nil {
+		ownAsNext(m, newManifest)
+	}
 	ours, err := readProject(opts.Dir, m, theirs)
 	if err != nil {
 		return nil, err
@@ -147,8 +155,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			need = append(need, p)
 		}
 	}
-	base := map[string]content{}
-	if len(need) > 0 {
+	base := adopted
+	if adopted != nil {
+		res.Base = opts.BaseFrom
+	} else if len(need) > 0 {
 		if base, res.Base, err = findBase(ctx, opts, m, need); err != nil {
 			return nil, err
 		}

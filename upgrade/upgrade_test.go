@@ -154,7 +154,7 @@ func TestRun(t *testing.T) {
 	gitCommit(t, dir, "mine")
 
 	opts := Options{Dir: dir, Release: newRelease, Templates: next}
-	if current, err := Check(opts); err != nil || current {
+	if current, err := Check(context.Background(), opts); err != nil || current {
 		t.Fatalf("Check = %v, %v; want false: the templates changed", current, err)
 	}
 	want := map[string]Action{
@@ -268,7 +268,7 @@ func TestRun(t *testing.T) {
 	if got, want := actions(res), map[string]Action{"internal/gen/gen.go": Updated, "docs/added.md": Added}; !maps.Equal(got, want) {
 		t.Errorf("third run: actions %v, want %v", got, want)
 	}
-	if current, err := Check(opts); err != nil || !current {
+	if current, err := Check(context.Background(), opts); err != nil || !current {
 		t.Errorf("Check after the upgrades = %v, %v; want true", current, err)
 	}
 }

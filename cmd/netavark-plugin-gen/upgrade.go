@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -57,7 +58,10 @@ change, so that the upgrade is one diff to review.
 base comes from, in this order: --base-from, a netavark-plugin-gen binary of
 the old release; the project's git objects (the usual case: you committed the
 project after new); the old release fetched with go run MODULE@VERSION. If
-none has it, upgrade stops and changes nothing.
+none has it, upgrade stops and changes nothing. A project generated before
+netavark-plugin-gen wrote manifests needs --base-from: upgrade works out the
+inputs (the module from go.mod, the name and runtimes from the commands under
+cmd/) and takes what that binary generates from them as base.
 
 Exit status: 0 upgraded with no clash; 1 clashes (listed; resolve the conflict
 markers, then commit) or an error; with --check, 0 when the project is at this
@@ -91,7 +95,7 @@ release's templates and 2 when an upgrade would change files.`,
 func upgradeRun(ctx context.Context, opts *UpgradeOptions) error {
 	o := opts.Options
 	if opts.Check {
-		current, err := upgrade.Check(o)
+		current, err := upgrade.Check(ctx, o)
 		if err != nil {
 			return err
 		}
@@ -111,6 +115,10 @@ func upgradeRun(ctx context.Context, opts *UpgradeOptions) error {
 		verb = "would upgrade"
 	}
 	fmt.Fprintf(opts.Out, "%s %s from netavark-plugin-gen %s to %s\n", verb, o.Dir, res.From.Version, res.To.Version)
+	if res.Adopted {
+		fmt.Fprintf(opts.Out, "no %s: worked out from the project: name %s, module %s, runtimes %s\n",
+			manifest.FileName, res.Inputs.Name, res.Inputs.Module, strings.Join(res.Inputs.Runtimes, ","))
+	}
 	if res.Base != "" {
 		fmt.Fprintf(opts.Out, "base (the files as %s generated them): from %s\n", res.From.Version, res.Base)
 	}
