@@ -5,12 +5,14 @@
 // may lack it. Lines are compared as bytes, so "\r\n" is part of a line and a
 // file with a changed line ending has a changed line.
 //
-// The diffs are not git's: where a change could sit at more than one place
-// in a run of repeated lines, git slides it down as far as it goes and these
-// diffs may leave it higher, so the merges can differ. For base lines
-// "x a b a b a b y", ours deleting one "a b" and theirs changing the middle
-// "a" to "C" conflict here, while git merges them cleanly to "x a b C b y";
-// in longer runs both can merge cleanly, to different texts.
+// Where a line inserted or deleted could sit at more than one place (a blank
+// line added beside a blank line, one of repeated lines deleted), the diffs
+// slide it down as far as it goes, as git's do. That matters: a section
+// appended after a paragraph that the other side changed would otherwise
+// touch the change and conflict. The diffs are still not git's in every
+// case: git also slides a replaced run of lines, and chooses among equal
+// diffs otherwise, so that on rare inputs one merges cleanly where the other
+// conflicts, or both merge cleanly to different texts.
 package merge
 
 import (
@@ -118,13 +120,43 @@ func split(text []byte) []string {
 	return lines
 }
 
-// hunks returns the changes from base to side, in base order.
+// hunks returns the changes from base to side, in base order, each
+// insertion and deletion slid down as far as it goes.
 func hunks(base, side []string, theirs bool) []hunk {
-	var hs []hunk
-	for _, d := range lcs.DiffLines(base, side) {
-		hs = append(hs, hunk{d.Start, d.End, side[d.ReplStart:d.ReplEnd], theirs})
+	diffs := lcs.DiffLines(base, side)
+	hs := make([]hunk, len(diffs))
+	for i, d := range diffs {
+		hs[i] = hunk{d.Start, d.End, slices.Clone(side[d.ReplStart:d.ReplEnd]), theirs}
+	}
+	for i := range hs {
+		limit := len(base) // the next hunk's start: the lines before it are unchanged
+		if i+1 < len(hs) {
+			limit = hs[i+1].start
+		}
+		slide(base, &hs[i], limit)
 	}
 	return hs
+}
+
+// slide moves a pure insertion or deletion down past the unchanged lines
+// base[h.end:limit] for as long as the text stays the same: an insertion
+// of lines L before base line p is the insertion of L[1:] and base[p]
+// before base line p+1 when L[0] == base[p]; a deletion of base[s:e] is
+// the deletion of base[s+1:e+1] when base[s] == base[e].
+func slide(base []string, h *hunk, limit int) {
+	switch {
+	case h.start == h.end && len(h.lines) > 0:
+		for h.end < limit && h.lines[0] == base[h.end] {
+			h.lines = append(h.lines[1:], base[h.end])
+			h.start++
+			h.end++
+		}
+	case h.start < h.end && len(h.lines) == 0:
+		for h.end < limit && base[h.start] == base[h.end] {
+			h.start++
+			h.end++
+		}
+	}
 }
 
 // apply returns base[s:e] with one side's hunks of group applied, and
