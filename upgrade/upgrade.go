@@ -324,7 +324,7 @@ func decide(p string, owner manifest.Owner, inBase bool, rec manifest.File, base
 	case theirs == nil && oursIsBase:
 		c.Action = Deleted
 	case theirs == nil:
-		c.Action, c.Why = Kept, "dropped by the templates, changed by you: it is yours now"
+		c.Action, c.Why = Kept, "dropped by the templates, changed by you: kept, it is yours now (if it no longer builds, move your changes into the templates' new files)"
 	case ours == nil && owner == manifest.Generated:
 		c.Action, c.result = Updated, theirs
 		c.Why = "restored: a generated file, which the templates changed"
