@@ -2,7 +2,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -23,7 +25,30 @@ func TestMain(m *testing.M) {
 // the quickstart's plugin and podman change nothing of the host's.
 type privateNetns struct{ m *testing.M }
 
-func (p privateNetns) Run() int { return testenv.Main(p.m.Run) }
+func (p privateNetns) Run() int {
+	if !testenv.InPrivateNetns() {
+		if err := fetchModules(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return testenv.Main(p.m.Run)
+}
+
+// fetchModules fills the module cache, while the network is there, with
+// what go mod tidy needs in a generated project: the upgrade scripts run it
+// in the private network namespace, where it cannot download. go mod tidy
+// -diff in the golden projects fetches that and changes nothing.
+func fetchModules() error {
+	for _, dir := range []string{"../../golden/bridge", "../../golden/bridge-all"} {
+		cmd := exec.Command("go", "mod", "tidy", "-diff")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go mod tidy -diff in %s: %v\n%s", dir, err, out)
+		}
+	}
+	return nil
+}
 
 // TestScripts runs the CLI as a real program on the scripts in
 // testdata/script: each is a txtar archive of commands and expected files.

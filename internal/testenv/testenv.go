@@ -49,6 +49,12 @@ func Netavark() string {
 // namespace of its own.
 const envPrivate = "TESTENV_PRIVATE_NETNS"
 
+// InPrivateNetns reports whether this is the test process that Main
+// started in a network namespace of its own, which has no route out.
+func InPrivateNetns() bool {
+	return os.Getenv(envPrivate) == "1"
+}
+
 // Main runs a package's tests, as root, in a network namespace of their
 // own that plays the host: the bridges, firewall tables and forwarding
 // sysctls of the plugins that the tests run never touch the real host. It
@@ -59,7 +65,7 @@ func Main(run func() int) int {
 	if os.Geteuid() != 0 {
 		return run()
 	}
-	if os.Getenv(envPrivate) == "1" {
+	if InPrivateNetns() {
 		if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "testenv: set lo up: %v: %s\n", err, out)
 			return 1
