@@ -63,7 +63,7 @@ func TestQuickstart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines, err := quickstartLines(readme)
+	lines, err := quickstartLines(readme, quickstartHeading)
 	if err != nil {
 		t.Fatalf("README.md: %v", err)
 	}
@@ -98,7 +98,7 @@ func TestQuickstartLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lines, err := quickstartLines([]byte(tt.readme))
+			lines, err := quickstartLines([]byte(tt.readme), quickstartHeading)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
@@ -122,6 +122,28 @@ func TestQuickstartLines(t *testing.T) {
 	}
 }
 
+// TestGeneratedQuickstart checks that a generated project's README starts
+// its podman section with the same commands as this README's quickstart,
+// which new prints as its next steps.
+func TestGeneratedQuickstart(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "golden", "bridge", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := quickstartLines(readme, "## Use it with podman")
+	if err != nil {
+		t.Fatalf("golden/bridge/README.md: %v", err)
+	}
+	var got []string
+	for _, l := range lines {
+		got = append(got, l.String())
+	}
+	// The golden project is new demo, run in its parent directory.
+	if want := nextCommands("demo", "demo")[1:]; !slices.Equal(got, want) {
+		t.Errorf("golden/bridge/README.md, podman section:\n got %q\nwant %q (new's next steps, after cd)", got, want)
+	}
+}
+
 // quickstartLine is one command of the README's quickstart.
 type quickstartLine struct {
 	// Args are the command's words; the block uses no quoting or other
@@ -133,11 +155,14 @@ type quickstartLine struct {
 
 func (l quickstartLine) String() string { return strings.Join(l.Args, " ") }
 
+// quickstartHeading is the heading of this README's quickstart.
+const quickstartHeading = "## Quickstart"
+
 // quickstartLines returns the commands of the first code block under the
-// README's "## Quickstart" heading. It refuses shell syntax beyond words
-// and comments, so a line the test would run differently from a shell is
-// an error, not a silent difference.
-func quickstartLines(readme []byte) ([]quickstartLine, error) {
+// README's heading. It refuses shell syntax beyond words and comments, so a
+// line the test would run differently from a shell is an error, not a
+// silent difference.
+func quickstartLines(readme []byte, heading string) ([]quickstartLine, error) {
 	sc := bufio.NewScanner(bytes.NewReader(readme))
 	state := "heading"
 	var lines []quickstartLine
@@ -145,13 +170,13 @@ func quickstartLines(readme []byte) ([]quickstartLine, error) {
 		text := sc.Text()
 		switch state {
 		case "heading":
-			if text == "## Quickstart" {
+			if text == heading {
 				state = "fence"
 			}
 		case "fence":
 			switch {
 			case strings.HasPrefix(text, "## "):
-				return nil, errors.New("no code block under ## Quickstart")
+				return nil, errors.New("no code block under " + heading)
 			case text == "```sh" || text == "```":
 				state = "block"
 			case strings.HasPrefix(text, "```"):
@@ -177,7 +202,7 @@ func quickstartLines(readme []byte) ([]quickstartLine, error) {
 		return nil, err
 	}
 	if state == "heading" {
-		return nil, errors.New("no ## Quickstart heading")
+		return nil, errors.New("no " + heading + " heading")
 	}
 	return nil, errors.New("quickstart block not found or not closed")
 }
