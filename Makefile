@@ -42,7 +42,7 @@ golden:
 CHECKFLAGS := $(if $(filter 0,$(shell id -u)),--netns) $(if $(NETAVARK),--netavark $(NETAVARK))
 golden-test: build
 	@for d in $(GOLDEN_DIRS); do echo "== $$d"; \
-		$(MAKE) -C $$d test build conformance clean CHECK="$(CURDIR)/$(BIN) check" CHECKFLAGS="$(CHECKFLAGS)" || exit 1; \
+		$(MAKE) -C $$d test build conformance clean CHECK="$(CURDIR)/$(BIN)" CHECKFLAGS="$(CHECKFLAGS)" || exit 1; \
 	done
 
 # golden-fuzz fuzzes each golden project for FUZZTIME per target.

@@ -56,6 +56,11 @@ type data struct {
 	APIVersion string
 	// Docker and CNI tell whether the project has those front ends.
 	Docker, CNI bool
+	// Checker is what go run fetches the conformance checker at: the
+	// netavark-plugin-gen release that generates the project, as
+	// MODULE/cmd/netavark-plugin-gen@QUERY; "" when that release cannot be
+	// fetched (a development build).
+	Checker string
 }
 
 // overlayPrefix starts the name of a template directory whose files belong
@@ -124,6 +129,9 @@ func Render(c Config) (FileSet, error) {
 		APIVersion: types.APIVersion,
 		Docker:     slices.Contains(runtimes, RuntimeDocker),
 		CNI:        slices.Contains(runtimes, RuntimeCNI),
+	}
+	if q := c.Release.Query(); q != "" {
+		d.Checker = Module + "/cmd/netavark-plugin-gen@" + q
 	}
 	tree := c.Templates
 	if tree == nil {

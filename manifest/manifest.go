@@ -23,7 +23,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
+
+	"golang.org/x/mod/semver"
 )
 
 // FileName is the manifest's file name at the root of a project.
@@ -62,6 +66,25 @@ type Release struct {
 	Version string `json:"version"`
 	// Commit is the VCS revision the release was built from, if known.
 	Commit string `json:"commit,omitempty"`
+}
+
+// commitID is what a full or abbreviated git commit id looks like.
+var commitID = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
+
+// Query returns the version query at which the Go toolchain fetches the
+// release (go run Module/cmd/netavark-plugin-gen@QUERY): its module
+// version, pseudo-versions included, else its commit; "" for a build that
+// has neither, or one with local changes (+dirty).
+func (r Release) Query() string {
+	switch {
+	case semver.Build(r.Version) != "" || strings.HasSuffix(r.Version, "-dirty"):
+		return "" // go build's +dirty, git describe --dirty's -dirty
+	case semver.IsValid(r.Version):
+		return r.Version
+	case commitID.MatchString(r.Commit):
+		return r.Commit
+	}
+	return ""
 }
 
 // Inputs are the user's choices: the flags of the new command.

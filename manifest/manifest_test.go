@@ -127,3 +127,22 @@ func TestEdited(t *testing.T) {
 		t.Errorf("edited %v, %v; want [a.go]", got, err)
 	}
 }
+
+func TestReleaseQuery(t *testing.T) {
+	for _, tt := range []struct {
+		r    Release
+		want string
+	}{
+		{Release{Version: "v1.2.3", Commit: "0123456789abcdef0123456789abcdef01234567"}, "v1.2.3"},
+		{Release{Version: "v0.0.0-20261204203000-5ed2fcf1a2b3"}, "v0.0.0-20261204203000-5ed2fcf1a2b3"},
+		{Release{Version: "v0.0.0-20261204203000-5ed2fcf1a2b3+dirty", Commit: "5ed2fcf1a2b3"}, ""},
+		{Release{Version: "5ed2fcf", Commit: "5ed2fcf1a2b3c4d5e6f708192a3b4c5d6e7f8091"}, "5ed2fcf1a2b3c4d5e6f708192a3b4c5d6e7f8091"},
+		{Release{Version: "5ed2fcf-dirty", Commit: "5ed2fcf1a2b3c4d5e6f708192a3b4c5d6e7f8091"}, ""},
+		{Release{Version: "(devel)"}, ""},
+		{Release{Version: "(devel)", Commit: "unknown"}, ""},
+	} {
+		if got := tt.r.Query(); got != tt.want {
+			t.Errorf("%+v.Query() = %q, want %q", tt.r, got, tt.want)
+		}
+	}
+}

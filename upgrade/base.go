@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/mod/semver"
-
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/manifest"
 )
 
@@ -49,7 +47,7 @@ func findBase(ctx context.Context, opts Options, m *manifest.Manifest, paths []s
 	if gitErr == nil {
 		return files, "the project's git objects", nil
 	}
-	goRun := "go run " + m.Generator.Module + "/cmd/netavark-plugin-gen@" + m.Generator.Version
+	goRun := "go run " + m.Generator.Module + "/cmd/netavark-plugin-gen@" + m.Generator.Query()
 	files, runErr := fromRelease(ctx, m)
 	if runErr == nil {
 		runErr = matchRecords(m, paths, files, goRun)
@@ -93,14 +91,14 @@ func fromGit(ctx context.Context, dir string, m *manifest.Manifest, paths []stri
 
 // fromRelease runs the release of m, fetched by the Go toolchain.
 func fromRelease(ctx context.Context, m *manifest.Manifest) (map[string]content, error) {
-	v := m.Generator.Version
-	if !semver.IsValid(v) {
-		return nil, fmt.Errorf("%q is not a published version", v)
+	q := m.Generator.Query()
+	if q == "" {
+		return nil, fmt.Errorf("%s records no version or commit to fetch %s at", manifest.FileName, m.Generator.Version)
 	}
 	if _, err := exec.LookPath("go"); err != nil {
 		return nil, errors.New("no go command in PATH")
 	}
-	return generatedBy(ctx, []string{"go", "run", m.Generator.Module + "/cmd/netavark-plugin-gen@" + v}, m)
+	return generatedBy(ctx, []string{"go", "run", m.Generator.Module + "/cmd/netavark-plugin-gen@" + q}, m)
 }
 
 // generatedBy runs the command argv (a netavark-plugin-gen) with new and
