@@ -16,8 +16,9 @@ var update = flag.Bool("update", false, "update the testscript files with actual
 
 func TestMain(m *testing.M) {
 	testscript.Main(privateNetns{m}, map[string]func(){
-		"netavark-plugin-gen":     func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
-		"netavark-plugin-gen-old": func() { os.Exit(runOld()) },
+		"netavark-plugin-gen":           func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
+		"netavark-plugin-gen-old":       func() { os.Exit(runOld()) },
+		"netavark-plugin-gen-published": func() { os.Exit(runPublished()) },
 	})
 }
 

@@ -6,9 +6,14 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/mod/module"
+	modzip "golang.org/x/mod/zip"
+
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/generator"
 
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/internal/templatetest"
 )
@@ -41,6 +46,14 @@ func oldTemplates() (fs.FS, error) {
 	)
 }
 
+// runPublished runs the CLI as netavark-plugin-gen-published: this release,
+// as published at oldVersion by the module proxy of the upgrade scripts
+// (moduleProxy).
+func runPublished() int {
+	version, commit = oldVersion, ""
+	return Main(os.Args[1:], os.Stdout, os.Stderr)
+}
+
 // runOld runs the CLI as netavark-plugin-gen-old.
 func runOld() int {
 	old, err := oldTemplates()
@@ -64,6 +77,7 @@ func TestOldTemplates(t *testing.T) {
 // release. They run git and the Go toolchain of the host.
 func TestUpgradeScripts(t *testing.T) {
 	goEnv := hostGoEnv(t)
+	proxy := moduleProxy(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/upgrade",
 		RequireExplicitExec: true,
@@ -75,6 +89,10 @@ func TestUpgradeScripts(t *testing.T) {
 				env.Setenv(k, v)
 			}
 			env.Setenv("GOPROXY", "off")
+			env.Setenv("PROXY", proxy)
+			// The host's module cache is a module proxy too: a script
+			// with a module cache of its own fetches from it.
+			env.Setenv("HOSTPROXY", "file://"+filepath.ToSlash(filepath.Join(goEnv["GOMODCACHE"], "cache", "download")))
 			for _, kv := range [][2]string{
 				{"HOME", env.WorkDir}, {"GIT_CONFIG_NOSYSTEM", "1"},
 				{"GIT_AUTHOR_NAME", "owner"}, {"GIT_AUTHOR_EMAIL", "owner@example.com"},
@@ -101,4 +119,42 @@ func hostGoEnv(t *testing.T) map[string]string {
 		t.Fatalf("go env: %v", err)
 	}
 	return env
+}
+
+// moduleProxy returns the URL of a module proxy in a directory (file://)
+// that serves this repository as netavark-plugin-gen oldVersion, for the
+// scripts that fetch a release with go run. It serves nothing else: with
+// GOPROXY set to it, the other modules come from the module cache.
+func moduleProxy(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	dir := filepath.Join(root, filepath.FromSlash(generator.Module), "@v")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v := module.Version{Path: generator.Module, Version: oldVersion}
+	zf, err := os.Create(filepath.Join(dir, oldVersion+".zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zf.Close()
+	// The module's root, two directories up; the golden projects, modules
+	// of their own, are left out.
+	if err := modzip.CreateFromDir(zf, v, filepath.Join("..", "..")); err != nil {
+		t.Fatal(err)
+	}
+	gomod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{
+		"list":               oldVersion + "\n",
+		oldVersion + ".info": `{"Version":"` + oldVersion + `","Time":"2026-01-01T00:00:00Z"}`,
+		oldVersion + ".mod":  string(gomod),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return "file://" + filepath.ToSlash(root)
 }
