@@ -14,9 +14,10 @@ import (
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
 )
 
-// version and commit are set at link time by the Makefile
-// (-ldflags "-X main.version=... -X main.commit=..."); otherwise they come
-// from the module's build information.
+// version and commit can be set at link time (-ldflags "-X main.version=...
+// -X main.commit=..."), as a packager may; otherwise they come from the
+// build information: the module version (a release, or the Go toolchain's
+// pseudo-version of the commit of a checkout) and the VCS revision.
 var (
 	version = ""
 	commit  = ""
