@@ -159,8 +159,8 @@ func TestPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]os.FileMode{
-		dir:                                        os.ModeDir | 0o700,
-		filepath.Join(dir, "networks"):             os.ModeDir | 0o700,
+		dir:                            os.ModeDir | 0o700,
+		filepath.Join(dir, "networks"): os.ModeDir | 0o700,
 		filepath.Join(dir, "networks", "abc.json"): 0o600,
 	} {
 		info, err := os.Stat(path)
