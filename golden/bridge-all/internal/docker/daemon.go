@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"example.com/demo/internal/dataplane"
 	"example.com/demo/internal/driver"
 	"example.com/demo/internal/store"
 )
@@ -32,6 +33,7 @@ func Main(ctx context.Context, version string) int {
 // options are the daemon's flags.
 type options struct {
 	name, socket, tcp, specDir, stateDir, lockDir string
+	sysctlDir                                     string
 	tls                                           TLSFiles
 	debug, version                                bool
 }
@@ -51,6 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.tls.ClientKey, "tls-client-key", "", "the key of --tls-client-cert")
 	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/demo-docker", "where networks and endpoints are kept")
 	fs.StringVar(&o.lockDir, "lock-dir", driver.DefaultLockDir, "bridge lock files, shared with the netavark plugin")
+	fs.StringVar(&o.sysctlDir, "sysctl-dir", dataplane.SysctlDir, "where the network sysctls are (a managed plugin's /proc/sys is read-only)")
 	fs.BoolVar(&o.debug, "debug", false, "log every call")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -143,6 +146,7 @@ func daemon(ctx context.Context, o options, version string, log *slog.Logger) er
 		l.Close()
 		return errors.Join(err, cleanup())
 	}
+	dataplane.SysctlDir = o.sysctlDir
 	p := NewPlugin(driver.New(o.lockDir), st, log)
 	log.Info("serving", "driver", o.name, "on", where, "state", o.stateDir, "version", version)
 	err = Serve(ctx, l, NewServer(p, log), shutdownGrace)

@@ -34,24 +34,24 @@ func TestParseFlags(t *testing.T) {
 		{
 			args: nil,
 			want: options{name: "demo", socket: "/run/docker/plugins/demo.sock", specDir: "/etc/docker/plugins",
-				stateDir: "/var/lib/demo-docker", lockDir: "/run/demo"},
+				stateDir: "/var/lib/demo-docker", lockDir: "/run/demo", sysctlDir: "/proc/sys/net"},
 		},
 		{
 			args: []string{"--name", "other", "--state-dir", "/s", "--lock-dir", "/l", "--debug"},
 			want: options{name: "other", socket: "/run/docker/plugins/other.sock", specDir: "/etc/docker/plugins",
-				stateDir: "/s", lockDir: "/l", debug: true},
+				stateDir: "/s", lockDir: "/l", sysctlDir: "/proc/sys/net", debug: true},
 		},
 		{
 			args: []string{"--socket", "/x/y.sock"},
 			want: options{name: "demo", socket: "/x/y.sock", specDir: "/etc/docker/plugins",
-				stateDir: "/var/lib/demo-docker", lockDir: "/run/demo"},
+				stateDir: "/var/lib/demo-docker", lockDir: "/run/demo", sysctlDir: "/proc/sys/net"},
 		},
 		{args: []string{"--socket", "/x.sock", "--tcp", "127.0.0.1:9555"}, wantErr: "exclude each other"},
 		{
 			args: []string{"--tcp", "192.0.2.1:9555", "--tls-cert", "/c.pem", "--tls-key", "/k.pem", "--tls-ca", "/ca.pem",
 				"--tls-client-cert", "/e.pem", "--tls-client-key", "/ek.pem"},
 			want: options{name: "demo", socket: "/run/docker/plugins/demo.sock", tcp: "192.0.2.1:9555", specDir: "/etc/docker/plugins",
-				stateDir: "/var/lib/demo-docker", lockDir: "/run/demo",
+				stateDir: "/var/lib/demo-docker", lockDir: "/run/demo", sysctlDir: "/proc/sys/net",
 				tls: TLSFiles{Cert: "/c.pem", Key: "/k.pem", CA: "/ca.pem", ClientCert: "/e.pem", ClientKey: "/ek.pem"}},
 		},
 		{args: []string{"--tcp", "192.0.2.1:9555", "--tls-cert", "/c.pem", "--tls-key", "/k.pem"}, wantErr: "all three or none"},
