@@ -11,12 +11,16 @@
 //
 // Usage:
 //
-//	demo-docker [--name NAME] [--socket PATH | --tcp ADDR [--spec-dir DIR]]
-//	           [--state-dir DIR] [--lock-dir DIR] [--debug]
+//	demo-docker [--name NAME] [--socket PATH | --tcp ADDR [--spec-dir DIR]
+//	           [--tls-cert FILE --tls-key FILE --tls-ca FILE
+//	            --tls-client-cert FILE --tls-client-key FILE]]
+//	           [--state-dir DIR] [--lock-dir DIR] [--sysctl-dir DIR] [--debug]
 //
 // With --tcp the daemon listens on ADDR and writes DIR/NAME.spec, which
-// points the engine at it. Under systemd socket activation it serves the
-// socket it is given.
+// points the engine at it; on an address that is not loopback only with
+// the TLS flags, and then it answers only clients with a certificate of
+// the CA and writes DIR/NAME.json. Under systemd socket activation it
+// serves the socket it is given.
 package main
 
 import (

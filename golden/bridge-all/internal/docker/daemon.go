@@ -4,6 +4,7 @@ package docker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,8 +13,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
+	"example.com/demo/internal/dataplane"
 	"example.com/demo/internal/driver"
 	"example.com/demo/internal/store"
 )
@@ -30,6 +33,8 @@ func Main(ctx context.Context, version string) int {
 // options are the daemon's flags.
 type options struct {
 	name, socket, tcp, specDir, stateDir, lockDir string
+	sysctlDir                                     string
+	tls                                           TLSFiles
 	debug, version                                bool
 }
 
@@ -40,9 +45,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.name, "name", "demo", "driver name: docker network create -d NAME")
 	fs.StringVar(&o.socket, "socket", "", "unix socket to serve (default "+SocketDir+"/NAME.sock)")
 	fs.StringVar(&o.tcp, "tcp", "", "serve on this TCP address (127.0.0.1:9555) instead, announced by a spec file")
-	fs.StringVar(&o.specDir, "spec-dir", SpecDir, "where --tcp writes NAME.spec")
+	fs.StringVar(&o.specDir, "spec-dir", SpecDir, "where --tcp writes NAME.spec (NAME.json with TLS)")
+	fs.StringVar(&o.tls.Cert, "tls-cert", "", "with --tcp: serve TLS with this certificate (PEM), signed by --tls-ca")
+	fs.StringVar(&o.tls.Key, "tls-key", "", "the key of --tls-cert")
+	fs.StringVar(&o.tls.CA, "tls-ca", "", "the CA that signs --tls-cert and the engine's certificate; only its clients are answered")
+	fs.StringVar(&o.tls.ClientCert, "tls-client-cert", "", "the engine's client certificate, which NAME.json names for it")
+	fs.StringVar(&o.tls.ClientKey, "tls-client-key", "", "the key of --tls-client-cert")
 	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/demo-docker", "where networks and endpoints are kept")
 	fs.StringVar(&o.lockDir, "lock-dir", driver.DefaultLockDir, "bridge lock files, shared with the netavark plugin")
+	fs.StringVar(&o.sysctlDir, "sysctl-dir", dataplane.SysctlDir, "where the network sysctls are (a managed plugin's /proc/sys is read-only)")
 	fs.BoolVar(&o.debug, "debug", false, "log every call")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -57,7 +68,40 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.socket == "" {
 		o.socket = filepath.Join(SocketDir, o.name+".sock")
 	}
+	if err := checkTLSFlags(o); err != nil {
+		return options{}, err
+	}
 	return o, nil
+}
+
+// checkTLSFlags checks that the TLS flags come as a whole: the daemon's
+// three and the engine's two, with --tcp.
+func checkTLSFlags(o options) error {
+	f := o.tls
+	server := []string{f.Cert, f.Key, f.CA}
+	client := []string{f.ClientCert, f.ClientKey}
+	switch {
+	case countSet(server) == 0 && countSet(client) == 0:
+		return nil
+	case countSet(server) != len(server):
+		return errors.New("--tls-cert, --tls-key and --tls-ca go together: give all three or none")
+	case countSet(client) != len(client):
+		return errors.New("with TLS, --tls-client-cert and --tls-client-key name the engine's certificate for the spec file: give both")
+	case o.tcp == "":
+		return errors.New("the TLS flags are for --tcp")
+	}
+	return o.tls.absolute()
+}
+
+// countSet returns how many of values are not empty.
+func countSet(values []string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // run runs the daemon until ctx is done and returns its exit status.
@@ -87,16 +131,23 @@ func run(ctx context.Context, version string, args []string, stderr io.Writer) i
 }
 
 func daemon(ctx context.Context, o options, version string, log *slog.Logger) error {
-	st, err := store.Open(o.stateDir)
-	if err != nil {
-		return err
-	}
-	p := NewPlugin(driver.New(o.lockDir), st, log)
-
 	l, where, cleanup, err := listen(o)
 	if err != nil {
 		return err
 	}
+	// The lock directory is the netavark plugin's too, which creates it
+	// as the daemon would.
+	err = store.CheckPrivate(o.lockDir)
+	var st *store.Store
+	if err == nil {
+		st, err = store.Open(o.stateDir)
+	}
+	if err != nil {
+		l.Close()
+		return errors.Join(err, cleanup())
+	}
+	dataplane.SysctlDir = o.sysctlDir
+	p := NewPlugin(driver.New(o.lockDir), st, log)
 	log.Info("serving", "driver", o.name, "on", where, "state", o.stateDir, "version", version)
 	err = Serve(ctx, l, NewServer(p, log), shutdownGrace)
 	if cerr := cleanup(); cerr != nil {
@@ -121,11 +172,33 @@ func listen(o options) (net.Listener, string, func() error, error) {
 	if err != nil {
 		return nil, "", nil, err
 	}
-	url := "tcp://" + l.Addr().String()
-	removeSpec, err := WriteSpec(o.specDir, o.name, url)
+	addr := l.Addr().(*net.TCPAddr)
+	spec := Spec{Name: o.name, Addr: "tcp://" + addr.String()}
+	if o.tls.CA != "" {
+		// On an unspecified address (0.0.0.0, ::, which Go listens on
+		// for IPv4 and IPv6 alike) the engine dials loopback.
+		host := addr.IP
+		if host.IsUnspecified() {
+			host = net.IPv4(127, 0, 0, 1)
+		}
+		var config *tls.Config
+		if config, err = o.tls.ServerConfig(host.String()); err != nil {
+			l.Close()
+			return nil, "", nil, err
+		}
+		l = tls.NewListener(l, config)
+		spec = o.tls.Spec(o.name, net.JoinHostPort(host.String(), strconv.Itoa(addr.Port)))
+	} else if !addr.IP.IsLoopback() {
+		// The driver API changes the host's network: anyone who can
+		// call it is root there.
+		l.Close()
+		return nil, "", nil, fmt.Errorf("refusing to serve the driver API unauthenticated on %s, which is not a loopback address: "+
+			"give --tls-cert, --tls-key, --tls-ca, --tls-client-cert and --tls-client-key for mutual TLS, or listen on 127.0.0.1", addr)
+	}
+	removeSpec, err := WriteSpec(o.specDir, spec)
 	if err != nil {
 		l.Close()
 		return nil, "", nil, err
 	}
-	return l, url, removeSpec, nil
+	return l, spec.Addr, removeSpec, nil
 }

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // ErrNotFound is returned by Get for a record that does not exist.
@@ -37,10 +38,12 @@ type Store struct {
 const tmpSuffix = ".tmp"
 
 // Open returns the store in dir, creating dir (mode 0700) if missing, and
-// removes what interrupted writes left.
+// removes what interrupted writes left. It refuses a dir that CheckPrivate
+// refuses: whoever can write the records can make the program that trusts
+// them delete links and firewall rules.
 func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
+	if err := CheckPrivate(dir); err != nil {
+		return nil, err
 	}
 	leftovers, err := filepath.Glob(filepath.Join(dir, "*", ".*"+tmpSuffix))
 	if err != nil {
@@ -52,6 +55,29 @@ func Open(dir string) (*Store, error) {
 		}
 	}
 	return &Store{dir: dir}, nil
+}
+
+// CheckPrivate creates dir with mode 0700 if it is missing, else checks
+// that it is a directory that the process's user owns and that neither its
+// group nor others may write to.
+func CheckPrivate(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not by this process's user (uid %d): chown it or choose another directory", dir, st.Uid, os.Geteuid())
+	}
+	if perm := info.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("%s has mode %04o: its group or others may write to it; chmod go-w it (0700 is best)", dir, perm)
+	}
+	return nil
 }
 
 // Dir returns the store's directory.

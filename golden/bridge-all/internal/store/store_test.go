@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -139,5 +141,58 @@ func TestFilesAreJSON(t *testing.T) {
 	info, err := os.Stat(dir)
 	if err != nil || info.Mode().Perm() != 0o700 {
 		t.Errorf("state dir mode %v, %v; want 0700", info.Mode().Perm(), err)
+	}
+}
+
+// TestPrivate checks the modes of what the store creates, and that it
+// refuses a directory that others may write to or that another user owns.
+func TestPrivate(t *testing.T) {
+	// A umask that would let others in if the store left modes to it.
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "state")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put("networks", "abc", record{"one", 1}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{
+		dir:                            os.ModeDir | 0o700,
+		filepath.Join(dir, "networks"): os.ModeDir | 0o700,
+		filepath.Join(dir, "networks", "abc.json"): 0o600,
+	} {
+		info, err := os.Stat(path)
+		if err != nil || info.Mode() != want {
+			t.Errorf("%s: mode %v, %v; want %v", path, info.Mode(), err, want)
+		}
+		if st := info.Sys().(*syscall.Stat_t); int(st.Uid) != os.Geteuid() {
+			t.Errorf("%s: owner %d, want %d", path, st.Uid, os.Geteuid())
+		}
+	}
+
+	for _, mode := range []os.FileMode{0o777, 0o770, 0o702, 0o1777} {
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "may write to it") {
+			t.Errorf("Open of a directory of mode %v: %v, want a refusal", mode, err)
+		}
+	}
+	if err := os.Chmod(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err != nil {
+		t.Errorf("Open of a directory of mode 0750: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		return // only root gives files away
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
+		t.Errorf("Open of a directory of another user: %v, want a refusal", err)
 	}
 }

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,7 +18,8 @@ import (
 const (
 	// SocketDir holds the plugins' unix sockets, NAME.sock.
 	SocketDir = "/run/docker/plugins"
-	// SpecDir holds spec files, NAME.spec, that give a plugin's URL.
+	// SpecDir holds spec files, NAME.spec or NAME.json, that give a
+	// plugin's URL.
 	SpecDir = "/etc/docker/plugins"
 )
 
@@ -85,15 +87,51 @@ func ListenUnix(path string) (net.Listener, error) {
 	return l, nil
 }
 
-// WriteSpec writes the spec file dir/name.spec that points the engine at
-// url (tcp://127.0.0.1:9555), and returns the function that removes it.
-func WriteSpec(dir, name, url string) (remove func() error, err error) {
+// Spec is a spec file: where the engine finds a plugin that is not on a
+// unix socket of SocketDir. Without TLSConfig it is written as NAME.spec,
+// which holds the URL alone (tcp://127.0.0.1:9555); with it, as NAME.json,
+// the form that the engine reads TLS settings from.
+type Spec struct {
+	Name string
+	// Addr is the plugin's URL: tcp://HOST:PORT, or https://HOST:PORT with
+	// TLSConfig (the engine speaks TLS for https only).
+	Addr      string
+	TLSConfig *SpecTLS `json:",omitempty"`
+}
+
+// SpecTLS is the TLS configuration of a spec file, with the field names of
+// the engine's (go-connections tlsconfig.Options). The engine skips the
+// verification of the plugin's certificate when CAFile is empty, so it is
+// always set.
+type SpecTLS struct {
+	InsecureSkipVerify bool
+	// CAFile verifies the plugin's certificate.
+	CAFile string
+	// CertFile and KeyFile are the engine's client certificate and key.
+	CertFile, KeyFile string
+}
+
+// WriteSpec writes the spec file of s into dir, removes one of the other
+// form that an earlier daemon left, and returns the function that removes
+// the file.
+func WriteSpec(dir string, s Spec) (remove func() error, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create spec directory: %w", err)
 	}
-	path := filepath.Join(dir, name+".spec")
+	ext, other, data := ".spec", ".json", []byte(s.Addr+"\n")
+	if s.TLSConfig != nil {
+		ext, other = ".json", ".spec"
+		if data, err = json.MarshalIndent(s, "", "  "); err != nil {
+			return nil, err
+		}
+		data = append(data, '\n')
+	}
+	path := filepath.Join(dir, s.Name+ext)
+	if err := os.Remove(filepath.Join(dir, s.Name+other)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale spec file: %w", err)
+	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(url+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return nil, fmt.Errorf("write spec file: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

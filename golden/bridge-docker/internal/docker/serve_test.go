@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,13 +106,39 @@ func TestListenUnixStaleAndLive(t *testing.T) {
 
 func TestWriteSpec(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "plugins")
-	remove, err := WriteSpec(dir, "demo", "tcp://127.0.0.1:9555")
+	remove, err := WriteSpec(dir, Spec{Name: "demo", Addr: "tcp://127.0.0.1:9555"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "demo.spec"))
 	if err != nil || string(data) != "tcp://127.0.0.1:9555\n" {
 		t.Errorf("spec file holds %q, %v", data, err)
+	}
+
+	// With TLS, the .json form replaces the .spec one.
+	tlsSpec := Spec{Name: "demo", Addr: "https://192.0.2.1:9555",
+		TLSConfig: &SpecTLS{CAFile: "/etc/demo/ca.pem", CertFile: "/etc/demo/engine.pem", KeyFile: "/etc/demo/engine-key.pem"}}
+	if remove, err = WriteSpec(dir, tlsSpec); err != nil {
+		t.Fatal(err)
+	}
+	data, err = os.ReadFile(filepath.Join(dir, "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The engine reads it into its plugins.Plugin: Addr, and TLSConfig as
+	// go-connections' tlsconfig.Options.
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"Name": "demo", "Addr": "https://192.0.2.1:9555", "TLSConfig": map[string]any{
+		"InsecureSkipVerify": false, "CAFile": "/etc/demo/ca.pem",
+		"CertFile": "/etc/demo/engine.pem", "KeyFile": "/etc/demo/engine-key.pem"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("demo.json holds %s, want %v", data, want)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("spec dir holds %v, want demo.json alone", entries)
 	}
 	if err := remove(); err != nil {
 		t.Fatal(err)

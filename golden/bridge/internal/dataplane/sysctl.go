@@ -7,8 +7,14 @@ import (
 	"path/filepath"
 )
 
-// sysctl is one setting under /proc/sys/net, which is the network
+// SysctlDir is where the network sysctls are: /proc/sys/net, unless a
+// program that finds them elsewhere sets it before its first Attach (a
+// managed Docker plugin, whose /proc/sys the engine mounts read-only).
+// Whichever mount of procfs it is, a sysctl under it is the network
 // namespace's of the thread that opens it.
+var SysctlDir = "/proc/sys/net"
+
+// sysctl is one setting under SysctlDir.
 type sysctl struct {
 	path, value string
 }
@@ -62,7 +68,7 @@ func (b Bridge) hasIPv6() bool {
 // set writes each setting that does not have its value yet.
 func setSysctls(settings []sysctl) error {
 	for _, s := range settings {
-		path := filepath.Join("/proc/sys/net", s.path)
+		path := filepath.Join(SysctlDir, s.path)
 		cur, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("read sysctl %s: %w", s.path, err)
