@@ -149,7 +149,7 @@ func daemon(ctx context.Context, o options, version string, log *slog.Logger) er
 	dataplane.SysctlDir = o.sysctlDir
 	p := NewPlugin(driver.New(o.lockDir), st, log)
 	log.Info("serving", "driver", o.name, "on", where, "state", o.stateDir, "version", version)
-	err = Serve(ctx, l, NewServer(p, log), shutdownGrace)
+	err = Serve(ctx, l, NewServer(p, log), shutdownGrace, log)
 	if cerr := cleanup(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}

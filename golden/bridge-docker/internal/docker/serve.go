@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -23,13 +24,17 @@ const (
 	SpecDir = "/etc/docker/plugins"
 )
 
-// Serve answers calls on l with h until ctx is done. It then stops
+// Serve answers calls on l with h until ctx is done, and logs to log what
+// it cannot answer. It then stops
 // accepting, lets the calls in flight finish for up to grace, and closes l,
 // which removes the socket file of a listener made by ListenUnix. It returns
 // nil after such a shutdown.
-func Serve(ctx context.Context, l net.Listener, h http.Handler, grace time.Duration) error {
+func Serve(ctx context.Context, l net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
 	srv := &http.Server{
-		Handler:           h,
+		Handler: h,
+		// What the server cannot answer, a refused TLS handshake among
+		// them, goes to the daemon's log.
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Join and Leave take milliseconds; a driver call stuck on a lock
 		// for this long is better failed than left hanging in the engine.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -49,7 +50,7 @@ func TestServeShutdown(t *testing.T) {
 	})
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, l, h, 10*time.Second) }()
+	go func() { served <- Serve(ctx, l, h, 10*time.Second, slog.New(slog.DiscardHandler)) }()
 
 	answered := make(chan error, 1)
 	go func() {
@@ -211,7 +212,7 @@ func serveActivated() {
 		h.ServeHTTP(w, r)
 		stop()
 	})
-	if err := Serve(ctx, l, once, 10*time.Second); err != nil {
+	if err := Serve(ctx, l, once, 10*time.Second, slog.New(slog.DiscardHandler)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
