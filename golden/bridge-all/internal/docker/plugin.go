@@ -575,12 +575,13 @@ func (d *Plugin) ProgramExternalConnectivity(_ context.Context, req ExternalConn
 	return nil
 }
 
-// RevokeExternalConnectivity withdraws the endpoint's published ports.
+// RevokeExternalConnectivity withdraws the endpoint's published ports. Those
+// of an endpoint whose record is corrupt are lost with it (see leaving).
 func (d *Plugin) RevokeExternalConnectivity(_ context.Context, req EndpointRequest) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ep, err := d.endpoint(req.EndpointID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt) {
 		return nil
 	}
 	if err != nil {
