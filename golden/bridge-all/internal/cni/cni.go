@@ -327,6 +327,9 @@ func (p *Plugin) del(ctx context.Context, c *config, args *skel.CmdArgs) error {
 	}
 	rec, err := recs.get(hostIfName)
 	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			p.log.Warn("unreadable record; the veth goes by its name", "veth", hostIfName, "error", err)
+		}
 		// Without the record the veth pair and the network's rules can
 		// still go; the container's ports were never published.
 		rec = record{ContainerID: args.ContainerID, IfName: args.IfName, Bridge: c.bridge, HostIfName: hostIfName}

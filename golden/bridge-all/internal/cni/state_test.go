@@ -51,14 +51,29 @@ func TestRecords(t *testing.T) {
 		t.Errorf("get after remove: %v, want not found", err)
 	}
 
-	// A record that does not decode exists, but is no record.
-	if err := os.WriteFile(filepath.Join(dir, "net", "vethcccccccccccc.json"), []byte("not json"), 0o600); err != nil {
-		t.Fatal(err)
+	// A record that does not decode exists, but is no record: the store
+	// moves it aside the first time it is read.
+	corrupt := filepath.Join(dir, "net", "vethcccccccccccc.json")
+	for _, read := range []func() error{
+		func() error { _, err := recs.get("vethcccccccccccc"); return err },
+		func() error {
+			if !recs.exists("vethcccccccccccc") {
+				return errors.New("a corrupt record does not exist")
+			}
+			return store.ErrCorrupt
+		},
+	} {
+		if err := os.WriteFile(corrupt, []byte("not json"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := read(); !errors.Is(err, store.ErrCorrupt) {
+			t.Errorf("read of a corrupt record: %v, want a decoding error", err)
+		}
+		if _, err := recs.get("vethcccccccccccc"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("get of a corrupt record read before: %v, want not found", err)
+		}
 	}
-	if !recs.exists("vethcccccccccccc") {
-		t.Error("a corrupt record does not exist")
-	}
-	if _, err := recs.get("vethcccccccccccc"); err == nil || errors.Is(err, store.ErrNotFound) {
-		t.Errorf("get of a corrupt record: %v, want a decoding error", err)
+	if aside, _ := filepath.Glob(corrupt + ".corrupt-*"); len(aside) != 2 {
+		t.Errorf("corrupt records moved aside: %v, want two", aside)
 	}
 }

@@ -21,10 +21,22 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrNotFound is returned by Get for a record that does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrCorrupt is wrapped by the error of Get for a record that does not
+// decode: one that was written by hand, or damaged on disk (a store's own
+// writes are never torn). Get moves such a file aside, so that the record
+// counts as missing from then on while its bytes stay for the operator to
+// read: DIR/KIND/ID.json becomes DIR/KIND/ID.json.corrupt-TIMESTAMP. The
+// error names both paths; callers log it.
+var ErrCorrupt = errors.New("corrupt record")
+
+// corruptSuffix starts the suffix of a record moved aside.
+const corruptSuffix = ".corrupt-"
 
 // Store is a directory of records, grouped by kind: DIR/KIND/ID.json.
 // Its methods are safe for one process at a time; callers serialise their
@@ -114,9 +126,22 @@ func (s *Store) Get(kind, id string, v any) error {
 		return fmt.Errorf("read %s %s: %w", kind, id, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode %s %s (%s): %w", kind, id, p, err)
+		return moveAside(p, fmt.Errorf("%w: %s %s: %s: %w", ErrCorrupt, kind, id, p, err))
 	}
 	return nil
+}
+
+// moveAside renames the corrupt record at p, whose decoding failed with
+// err, to a name that List skips, and returns err with the new name.
+func moveAside(p string, err error) error {
+	aside := p + corruptSuffix + time.Now().UTC().Format("20060102T150405.000000000Z")
+	if rerr := os.Rename(p, aside); rerr != nil {
+		return errors.Join(err, fmt.Errorf("move it aside: %w", rerr))
+	}
+	if serr := syncDir(filepath.Dir(p)); serr != nil {
+		return errors.Join(err, serr)
+	}
+	return fmt.Errorf("%w; moved aside to %s", err, aside)
 }
 
 // Delete removes the record kind/id. Removing a missing record is not an

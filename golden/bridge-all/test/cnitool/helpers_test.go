@@ -145,6 +145,13 @@ func (n *network) cnitool(t testing.TB, cmd, netnsPath string, env ...string) ru
 // the network's configuration with the keys of extra on stdin.
 func (n *network) exec(t testing.TB, cmd string, extra map[string]any, env ...string) run {
 	t.Helper()
+	c, stdin := n.command(t, cmd, extra, env...)
+	return execute(t, c, stdin)
+}
+
+// command returns the command of exec, and its stdin, to run.
+func (n *network) command(t testing.TB, cmd string, extra map[string]any, env ...string) (*exec.Cmd, []byte) {
+	t.Helper()
 	conf := map[string]any{"cniVersion": n.cniVersion, "name": n.name}
 	for k, v := range n.plugin {
 		conf[k] = v
@@ -160,16 +167,23 @@ func (n *network) exec(t testing.TB, cmd string, extra map[string]any, env ...st
 	if typ := n.plugin["type"]; typ != pluginType {
 		bin = filepath.Join(toolDir(t), typ.(string))
 	}
-	return execPlugin(t, bin, cmd, stdin, env...)
+	return pluginCommand(t, bin, cmd, env...), stdin
 }
 
 // execPlugin runs a CNI plugin binary as a runtime does.
 func execPlugin(t testing.TB, bin, cmd string, stdin []byte, env ...string) run {
 	t.Helper()
+	return execute(t, pluginCommand(t, bin, cmd, env...), stdin)
+}
+
+// pluginCommand returns the command that runs a CNI plugin binary as a
+// runtime does.
+func pluginCommand(t testing.TB, bin, cmd string, env ...string) *exec.Cmd {
+	t.Helper()
 	c := exec.Command(bin)
 	c.Env = append(cleanEnv(), "CNI_COMMAND="+cmd, "CNI_PATH="+cniPath(t))
 	c.Env = append(c.Env, env...)
-	return execute(t, c, stdin)
+	return c
 }
 
 func execute(t testing.TB, c *exec.Cmd, stdin []byte) run {

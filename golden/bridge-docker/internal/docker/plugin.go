@@ -264,6 +264,10 @@ func (d *Plugin) DeleteNetwork(_ context.Context, req DeleteNetworkRequest) erro
 	}
 	for _, id := range ids {
 		ep, err := d.endpoint(id)
+		if errors.Is(err, store.ErrCorrupt) {
+			// Its veth, if it was this network's, goes by its name.
+			ep, err = joinedEndpoint(n.ID, id), nil
+		}
 		if err != nil {
 			return err
 		}
@@ -296,14 +300,7 @@ func (d *Plugin) CreateEndpoint(_ context.Context, req CreateEndpointRequest) (C
 	if req.Interface != nil {
 		iface = *req.Interface
 	}
-	ep := dockerEndpoint{
-		ID:        req.EndpointID,
-		NetworkID: n.ID,
-		// Both ends of the veth are on the host until the engine moves
-		// one, so both need names unique on the host.
-		HostIfName: dataplane.HostIfName(n.ID + "/" + req.EndpointID),
-		IfName:     dataplane.HostIfName(n.ID + "/" + req.EndpointID + "/container"),
-	}
+	ep := newEndpoint(n.ID, req.EndpointID)
 	for _, a := range []netip.Prefix{iface.Address, iface.AddressIPv6} {
 		if a.IsValid() {
 			ep.Addresses = append(ep.Addresses, a)
@@ -317,7 +314,6 @@ func (d *Plugin) CreateEndpoint(_ context.Context, req CreateEndpointRequest) (C
 		}
 		ep.MAC = mac.String()
 	} else {
-		ep.MAC = endpointMAC(ep.ID).String()
 		answer.Interface = &EndpointInterface{MacAddress: ep.MAC}
 	}
 	if err := d.store.Put(kindEndpoint, ep.ID, ep); err != nil {
@@ -325,6 +321,28 @@ func (d *Plugin) CreateEndpoint(_ context.Context, req CreateEndpointRequest) (C
 	}
 	d.log.Info("endpoint created", "network", n.ID, "endpoint", ep.ID, "addresses", ep.Addresses)
 	return answer, nil
+}
+
+// newEndpoint returns endpoint id of network networkID as far as the IDs
+// make it: the names of its veth's ends, and its MAC address unless the
+// engine chooses one. Both ends of the veth are on the host until the
+// engine moves one, so both need names unique on the host.
+func newEndpoint(networkID, id string) dockerEndpoint {
+	return dockerEndpoint{
+		ID:         id,
+		NetworkID:  networkID,
+		MAC:        endpointMAC(id).String(),
+		HostIfName: dataplane.HostIfName(networkID + "/" + id),
+		IfName:     dataplane.HostIfName(networkID + "/" + id + "/container"),
+	}
+}
+
+// joinedEndpoint is newEndpoint, joined: an endpoint whose record is lost,
+// whose veth may exist.
+func joinedEndpoint(networkID, id string) dockerEndpoint {
+	ep := newEndpoint(networkID, id)
+	ep.Joined = true
+	return ep
 }
 
 // endpointMAC derives a locally administered unicast MAC address from an
@@ -356,22 +374,40 @@ func (d *Plugin) EndpointOperInfo(_ context.Context, req EndpointRequest) (Endpo
 }
 
 // DeleteEndpoint forgets the endpoint, removing its veth if a Leave is
-// missing.
+// missing (see leaving).
 func (d *Plugin) DeleteEndpoint(_ context.Context, req EndpointRequest) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ep, err := d.endpoint(req.EndpointID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	n, err := d.network(ep.NetworkID)
-	if err != nil {
+	n, ep, _, err := d.leaving(req)
+	if err != nil || n.ID == "" {
 		return err
 	}
 	return d.deleteEndpoint(n, ep)
+}
+
+// leaving returns the network and the endpoint of req for Leave and
+// DeleteEndpoint, and whether the endpoint has a record. Without a readable
+// one (none, or a corrupt one, which the store moved aside and endpoint
+// logged), the endpoint is rebuilt from the IDs, joined: its veth's names
+// derive from them, so the veth goes all the same, after a crash or a lost
+// record alike. What only the record knew, the ports it published, stays
+// in the plugin's table until the table goes with the plugin's last
+// network. With no record of the network either there is nothing to
+// remove: n is the zero dockerNetwork.
+func (d *Plugin) leaving(req EndpointRequest) (n dockerNetwork, ep dockerEndpoint, recorded bool, err error) {
+	ep, err = d.endpoint(req.EndpointID)
+	recorded = err == nil
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt) {
+		ep, err = joinedEndpoint(req.NetworkID, req.EndpointID), nil
+	}
+	if err != nil {
+		return dockerNetwork{}, dockerEndpoint{}, false, err
+	}
+	n, err = d.network(ep.NetworkID)
+	if !recorded && errors.Is(err, store.ErrNotFound) {
+		return dockerNetwork{}, dockerEndpoint{}, false, nil
+	}
+	return n, ep, recorded, err
 }
 
 func (d *Plugin) deleteEndpoint(n dockerNetwork, ep dockerEndpoint) error {
@@ -444,24 +480,19 @@ func (d *Plugin) Join(_ context.Context, req JoinRequest) (JoinResponse, error) 
 func (d *Plugin) Leave(_ context.Context, req EndpointRequest) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ep, err := d.endpoint(req.EndpointID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	n, err := d.network(ep.NetworkID)
-	if err != nil {
+	n, ep, recorded, err := d.leaving(req)
+	if err != nil || n.ID == "" {
 		return err
 	}
 	if err := d.detach(n, ep); err != nil {
 		return err
 	}
-	ep.Joined = false
-	ep.Ports = nil
-	if err := d.store.Put(kindEndpoint, ep.ID, ep); err != nil {
-		return err
+	if recorded {
+		ep.Joined = false
+		ep.Ports = nil
+		if err := d.store.Put(kindEndpoint, ep.ID, ep); err != nil {
+			return err
+		}
 	}
 	d.log.Info("left", "network", n.ID, "endpoint", ep.ID, "veth", ep.HostIfName)
 	return nil
@@ -544,12 +575,13 @@ func (d *Plugin) ProgramExternalConnectivity(_ context.Context, req ExternalConn
 	return nil
 }
 
-// RevokeExternalConnectivity withdraws the endpoint's published ports.
+// RevokeExternalConnectivity withdraws the endpoint's published ports. Those
+// of an endpoint whose record is corrupt are lost with it (see leaving).
 func (d *Plugin) RevokeExternalConnectivity(_ context.Context, req EndpointRequest) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ep, err := d.endpoint(req.EndpointID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt) {
 		return nil
 	}
 	if err != nil {
@@ -632,6 +664,7 @@ func (d *Plugin) network(id string) (dockerNetwork, error) {
 	}
 	var n dockerNetwork
 	err := d.store.Get(kindNetwork, id, &n)
+	d.warnCorrupt(err)
 	return n, err
 }
 
@@ -641,5 +674,14 @@ func (d *Plugin) endpoint(id string) (dockerEndpoint, error) {
 	}
 	var ep dockerEndpoint
 	err := d.store.Get(kindEndpoint, id, &ep)
+	d.warnCorrupt(err)
 	return ep, err
+}
+
+// warnCorrupt logs a record that the store found corrupt, and moved aside:
+// the error names the file and where it went.
+func (d *Plugin) warnCorrupt(err error) {
+	if errors.Is(err, store.ErrCorrupt) {
+		d.log.Warn("corrupt state record moved aside", "err", err)
+	}
 }

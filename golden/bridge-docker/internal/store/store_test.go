@@ -196,3 +196,51 @@ func TestPrivate(t *testing.T) {
 		t.Errorf("Open of a directory of another user: %v, want a refusal", err)
 	}
 }
+
+// TestCorruptRecord checks that a record that does not decode, torn or
+// garbage, is reported with its path and moved aside, and counts as missing
+// from then on.
+func TestCorruptRecord(t *testing.T) {
+	for name, data := range map[string]string{"torn": `{"Name": "one", "Cou`, "garbage": "\x00\x17garbage"} {
+		t.Run(name, func(t *testing.T) {
+			s, err := Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Put("endpoints", "e1", record{Name: "one", Count: 1}); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(s.Dir(), "endpoints", "e1.json")
+			if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var got record
+			err = s.Get("endpoints", "e1", &got)
+			if !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotFound) {
+				t.Fatalf("Get of a corrupt record: %v, want ErrCorrupt", err)
+			}
+			aside, _ := filepath.Glob(path + ".corrupt-*")
+			if len(aside) != 1 {
+				t.Fatalf("corrupt record moved aside to %v, want one file", aside)
+			}
+			if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, aside[0]) {
+				t.Errorf("error %q does not name %s and %s", msg, path, aside[0])
+			}
+			if kept, err := os.ReadFile(aside[0]); err != nil || string(kept) != data {
+				t.Errorf("moved aside: %q, %v; want the corrupt bytes", kept, err)
+			}
+			if err := s.Get("endpoints", "e1", &got); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Get after moving aside: %v, want ErrNotFound", err)
+			}
+			if ids, err := s.List("endpoints"); err != nil || len(ids) != 0 {
+				t.Errorf("List = %v, %v; want nothing", ids, err)
+			}
+			if err := s.Put("endpoints", "e1", record{Name: "two"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Get("endpoints", "e1", &got); err != nil || got.Name != "two" {
+				t.Errorf("Get after a new Put = %+v, %v", got, err)
+			}
+		})
+	}
+}
