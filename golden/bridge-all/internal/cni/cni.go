@@ -331,7 +331,9 @@ func (p *Plugin) del(ctx context.Context, c *config, args *skel.CmdArgs) error {
 			p.log.Warn("unreadable record; the veth goes by its name", "veth", hostIfName, "error", err)
 		}
 		// Without the record the veth pair and the network's rules can
-		// still go; the container's ports were never published.
+		// still go. Its ports are unknown: none were published when ADD
+		// never wrote the record; when the record was corrupt, they stay
+		// in the table until the network's last container goes.
 		rec = record{ContainerID: args.ContainerID, IfName: args.IfName, Bridge: c.bridge, HostIfName: hostIfName}
 	}
 	return p.Driver.Locked(rec.Bridge, func(s *driver.Session) error {
