@@ -333,7 +333,7 @@ func (p *Plugin) del(ctx context.Context, c *config, args *skel.CmdArgs) error {
 		// Without the record the veth pair and the network's rules can
 		// still go. Its ports are unknown: none were published when ADD
 		// never wrote the record; when the record was corrupt, they stay
-		// in the table until the network's last container goes.
+		// in the table until it goes with the plugin's last network.
 		rec = record{ContainerID: args.ContainerID, IfName: args.IfName, Bridge: c.bridge, HostIfName: hostIfName}
 	}
 	return p.Driver.Locked(rec.Bridge, func(s *driver.Session) error {
