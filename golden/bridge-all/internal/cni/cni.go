@@ -487,7 +487,8 @@ func (p *Plugin) gc(ctx context.Context, c *config, args *skel.CmdArgs) error {
 // a DEL may have removed it since GC listed it.
 func (p *Plugin) collect(ctx context.Context, c *config, recs records, hostIfName string, valid map[types.GCAttachment]bool, delConf []byte, cniPath string) error {
 	bridgeName := c.bridge
-	if rec, err := recs.get(hostIfName); err == nil {
+	rec, first := recs.get(hostIfName)
+	if first == nil {
 		if valid[types.GCAttachment{ContainerID: rec.ContainerID, IfName: rec.IfName}] {
 			return nil
 		}
@@ -495,6 +496,11 @@ func (p *Plugin) collect(ctx context.Context, c *config, recs records, hostIfNam
 	}
 	return p.Driver.Locked(bridgeName, func(s *driver.Session) error {
 		rec, rerr := recs.get(hostIfName)
+		if errors.Is(rerr, store.ErrNotFound) && errors.Is(first, store.ErrCorrupt) {
+			// The first read found the record corrupt and moved it
+			// aside: the attachment is still there to remove.
+			rerr = first
+		}
 		switch {
 		case errors.Is(rerr, store.ErrNotFound):
 			return nil
