@@ -12,6 +12,7 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/manifest"
+	"github.com/netavark-plugin-gen/netavark-plugin-gen/templates"
 )
 
 // Module is the Go module path of netavark-plugin-gen, which manifests
@@ -89,15 +90,19 @@ func (c Config) Validate() error {
 	if err := module.CheckPath(c.Module); err != nil {
 		return fmt.Errorf("invalid module path %q: %w", c.Module, err)
 	}
-	if _, err := templateName(c.Template); err != nil {
+	tmpl, err := templateName(c.Template)
+	if err != nil {
 		return err
 	}
+	has, limited := templates.Runtimes[tmpl]
 	for i, r := range c.Runtimes {
 		switch {
 		case !slices.Contains(knownRuntimes, r):
 			return fmt.Errorf("unknown runtime %q (known: %s)", r, strings.Join(knownRuntimes, ", "))
 		case slices.Contains(c.Runtimes[:i], r):
 			return fmt.Errorf("runtime %q given twice", r)
+		case limited && !slices.Contains(has, r):
+			return fmt.Errorf("template %s has no %s front end (it has: %s)", tmpl, r, strings.Join(has, ", "))
 		}
 	}
 	if len(c.Runtimes) > 0 && !slices.Contains(c.Runtimes, RuntimeNetavark) {

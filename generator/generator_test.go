@@ -7,11 +7,13 @@ import (
 	"go/printer"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/manifest"
 	"github.com/netavark-plugin-gen/netavark-plugin-gen/types"
@@ -46,6 +48,8 @@ func TestValidate(t *testing.T) {
 		{Config{Name: "demo", Module: "example.com/x", Runtimes: []string{"netavark", "rkt"}}, `unknown runtime "rkt"`},
 		{Config{Name: "demo", Module: "example.com/x", Runtimes: []string{"netavark", "docker", "docker"}}, `runtime "docker" given twice`},
 		{Config{Name: "demo", Module: "example.com/x", Runtimes: []string{"docker"}}, "include it"},
+		{Config{Name: "demo", Module: "example.com/x", Template: "vxlan"}, ""},
+		{Config{Name: "demo", Module: "example.com/x", Template: "vxlan", Runtimes: []string{"netavark", "cni"}}, "template vxlan has no cni front end"},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()
@@ -267,5 +271,43 @@ func TestOverlays(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("%s: %v, want an error containing %q", tt.dir, err, tt.want)
 		}
+	}
+}
+
+// TestLayers renders a template built on another: its files replace the
+// base's, PATH.omit leaves the base's PATH out, and an omit of nothing is
+// an error.
+func TestLayers(t *testing.T) {
+	tree := fstest.MapFS{
+		"bridge/a.txt":                {Data: []byte("a of the base\n")},
+		"bridge/cmd/{{.Name}}/b.tmpl": {Data: []byte("b of the base for {{.Name}}\n")},
+		"bridge/c.txt":                {Data: []byte("c of the base\n")},
+		"vxlan/cmd/{{.Name}}/b.tmpl":  {Data: []byte("b of vxlan for {{.Name}}\n")},
+		"vxlan/c.txt.omit":            {},
+		"vxlan/d.txt":                 {Data: []byte("d of vxlan\n")},
+	}
+	files, err := Render(Config{Name: "demo", Module: "example.com/demo", Template: "vxlan", Templates: tree})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range files {
+		if f.Path != manifest.FileName && !strings.HasPrefix(f.Path, "internal/") {
+			got[f.Path] = f.Source + ": " + string(f.Data)
+		}
+	}
+	want := map[string]string{
+		"a.txt":      "templates/bridge/a.txt: a of the base\n",
+		"cmd/demo/b": "templates/vxlan/cmd/{{.Name}}/b.tmpl: b of vxlan for demo\n",
+		"d.txt":      "templates/vxlan/d.txt: d of vxlan\n",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("rendered %q\nwant %q", got, want)
+	}
+
+	tree["vxlan/e.txt.omit"] = &fstest.MapFile{}
+	_, err = Render(Config{Name: "demo", Module: "example.com/demo", Template: "vxlan", Templates: tree})
+	if err == nil || !strings.Contains(err.Error(), "no file e.txt below it to leave out") {
+		t.Errorf("omit of nothing: %v", err)
 	}
 }

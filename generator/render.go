@@ -137,13 +137,9 @@ func Render(c Config) (FileSet, error) {
 	if tree == nil {
 		tree = templates.FS
 	}
-	root, err := fs.Sub(tree, tmplName)
+	files, overlays, err := renderLayers(tree, tmplName, d, runtimes)
 	if err != nil {
-		return nil, fmt.Errorf("open template %s: %w", tmplName, err)
-	}
-	files, overlays, err := renderTree(root, path.Join(templatesDir, tmplName), d, runtimes)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", tmplName, err)
+		return nil, err
 	}
 	derived, err := derivedFiles()
 	if err != nil {
@@ -175,13 +171,58 @@ func withManifest(files FileSet, m manifest.Manifest) (FileSet, error) {
 	return sorted(append(files, File{Path: manifest.FileName, Data: b, Mode: 0o644, Owner: manifest.Generated}))
 }
 
-// renderTree renders every file of root, found at src in this repository,
-// but those of overlays for front ends that runtimes does not hold. It
-// returns the files and the overlays it rendered.
-func renderTree(root fs.FS, src string, d data, runtimes []string) (FileSet, []string, error) {
+// renderLayers renders template name of tree on the files of its bases
+// (templates.Bases), the first base first: a layer's file replaces the one
+// of the same path below it, and its PATH.omit file removes it. It returns
+// the files and the overlays rendered, in every layer.
+func renderLayers(tree fs.FS, name string, d data, runtimes []string) (FileSet, []string, error) {
 	var files FileSet
 	var overlays []string
-	err := fs.WalkDir(root, ".", func(p string, e fs.DirEntry, err error) error {
+	for _, layer := range layers(name) {
+		root, err := fs.Sub(tree, layer)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open template %s: %w", layer, err)
+		}
+		own, omit, ov, err := renderTree(root, path.Join(templatesDir, layer), d, runtimes)
+		if err != nil {
+			return nil, nil, fmt.Errorf("template %s: %w", layer, err)
+		}
+		for _, p := range omit {
+			n := len(files)
+			files = slices.DeleteFunc(files, func(f File) bool { return f.Path == p })
+			if len(files) == n {
+				return nil, nil, fmt.Errorf("template %s: %s%s: no file %s below it to leave out", layer, p, templates.OmitSuffix, p)
+			}
+		}
+		for _, f := range own {
+			files = slices.DeleteFunc(files, func(g File) bool { return g.Path == f.Path })
+		}
+		files = append(files, own...)
+		for _, o := range ov {
+			if !slices.Contains(overlays, o) {
+				overlays = append(overlays, o)
+			}
+		}
+	}
+	return files, overlays, nil
+}
+
+// layers returns the templates that template name is made of, its
+// farthest base first and name last.
+func layers(name string) []string {
+	out := []string{name}
+	for base, ok := templates.Bases[name]; ok; base, ok = templates.Bases[base] {
+		out = append([]string{base}, out...)
+	}
+	return out
+}
+
+// renderTree renders every file of root, found at src in this repository,
+// but those of overlays for front ends that runtimes does not hold. It
+// returns the files, the paths that PATH.omit files leave out, and the
+// overlays it rendered.
+func renderTree(root fs.FS, src string, d data, runtimes []string) (files FileSet, omit, overlays []string, err error) {
+	err = fs.WalkDir(root, ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -192,6 +233,14 @@ func renderTree(root fs.FS, src string, d data, runtimes []string) (FileSet, []s
 			}
 			return err
 		}
+		if base, ok := strings.CutSuffix(p, templates.OmitSuffix); ok {
+			rendered, err := renderPath(base, d)
+			if err != nil {
+				return fmt.Errorf("render %s: %w", p, err)
+			}
+			omit = append(omit, rendered)
+			return nil
+		}
 		f, err := renderFile(root, p, d)
 		if err != nil {
 			return fmt.Errorf("render %s: %w", p, err)
@@ -200,7 +249,7 @@ func renderTree(root fs.FS, src string, d data, runtimes []string) (FileSet, []s
 		files = append(files, f)
 		return nil
 	})
-	return files, overlays, err
+	return files, omit, overlays, err
 }
 
 // overlayDir returns fs.SkipDir for the directory p of an overlay whose
@@ -241,14 +290,12 @@ func renderFile(root fs.FS, p string, d data) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
-	renderedPath, err := execute("path", stripOverlays(p), d)
+	outPath, err := renderPath(p, d)
 	if err != nil {
 		return File{}, err
 	}
-	outPath := string(renderedPath)
 	out := src
-	if strings.HasSuffix(outPath, ".tmpl") {
-		outPath = strings.TrimSuffix(outPath, ".tmpl")
+	if strings.HasSuffix(p, ".tmpl") {
 		if out, err = execute(p, string(src), d); err != nil {
 			return File{}, err
 		}
@@ -267,6 +314,16 @@ func renderFile(root fs.FS, p string, d data) (File, error) {
 		owner = manifest.Generated
 	}
 	return File{Path: outPath, Data: out, Mode: mode, Owner: owner}, nil
+}
+
+// renderPath returns the path in the project of the template file at p:
+// rendered, without overlay directories and without the .tmpl suffix.
+func renderPath(p string, d data) (string, error) {
+	out, err := execute("path", stripOverlays(p), d)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(string(out), ".tmpl"), nil
 }
 
 // stripOverlays removes the overlay directories from a template path.
