@@ -38,6 +38,9 @@ type suite struct {
 	plugin string // absolute path of the plugin
 	driver string
 	report *Report
+	// networks counts the test networks made, each on a subnet of its
+	// own (testSubnet).
+	networks int
 }
 
 // Run checks the plugin of cfg and returns the report. It returns an error

@@ -79,15 +79,18 @@ func withKeys(network map[string]json.RawMessage, keys map[string]json.RawMessag
 	return out
 }
 
-// Test network defaults: a subnet unlikely to be in use, with its gateway.
-const (
-	testSubnet  = "10.213.0.0/24"
-	testGateway = "10.213.0.1"
-)
+// testSubnet is the subnet of the first test network, one unlikely to be
+// in use; the next ones are 10.213.1.0/24, 10.213.2.0/24 and so on, since
+// a plugin may refuse a network whose subnet another of its networks has.
+// Each network's gateway is its first address.
+func testSubnet(i int) (netip.Prefix, netip.Addr) {
+	p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, byte(i), 0}), 24)
+	return p, p.Addr().Next()
+}
 
 // testNetwork returns the network for the setup cases: the user's network if
-// there is one, else a network on testSubnet with a name and id unique to
-// this run. Its driver is the plugin's.
+// there is one, else a network on the next testSubnet with a name and id
+// unique to this run. Its driver is the plugin's.
 func (s *suite) testNetwork() (map[string]json.RawMessage, error) {
 	if s.cfg.Network != nil {
 		m, err := object(s.cfg.Network, "the network")
@@ -97,13 +100,15 @@ func (s *suite) testNetwork() (map[string]json.RawMessage, error) {
 		return withKeys(m, map[string]json.RawMessage{"driver": jsonString(s.driver)}), nil
 	}
 	id := randomHex(32)
+	subnet, gateway := testSubnet(s.networks)
+	s.networks++
 	n := types.Network{
 		Name:   "check-" + id[:8],
 		ID:     id,
 		Driver: s.driver,
 		Subnets: []types.Subnet{{
-			Subnet:  types.IPNet{Prefix: netip.MustParsePrefix(testSubnet)},
-			Gateway: netip.MustParseAddr(testGateway),
+			Subnet:  types.IPNet{Prefix: subnet},
+			Gateway: gateway,
 		}},
 		IPAMOptions: map[string]string{"driver": "host-local"},
 	}

@@ -56,6 +56,9 @@ type data struct {
 	APIVersion string
 	// Docker and CNI tell whether the project has those front ends.
 	Docker, CNI bool
+	// VXLAN tells whether the project is of the vxlan template, for the
+	// files it shares with the bridge template, its base.
+	VXLAN bool
 	// Checker is what go run fetches the conformance checker at: the
 	// netavark-plugin-gen release that generates the project, as
 	// MODULE/cmd/netavark-plugin-gen@QUERY; "" when that release cannot be
@@ -129,6 +132,7 @@ func Render(c Config) (FileSet, error) {
 		APIVersion: types.APIVersion,
 		Docker:     slices.Contains(runtimes, RuntimeDocker),
 		CNI:        slices.Contains(runtimes, RuntimeCNI),
+		VXLAN:      tmplName == "vxlan",
 	}
 	if q := c.Release.Query(); q != "" {
 		d.Checker = Module + "/cmd/netavark-plugin-gen@" + q

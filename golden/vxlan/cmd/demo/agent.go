@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"example.com/demo/internal/agent"
+	"example.com/demo/internal/cluster"
+	"example.com/demo/internal/config"
+	"example.com/demo/internal/driver"
+	"example.com/demo/internal/overlay"
+)
+
+// runAgent runs the agent with the flags in args until ctx ends, and
+// returns the exit status: 2 for bad flags or configuration, 1 when it
+// cannot start.
+func runAgent(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("demo agent", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: demo agent [flags]\n\nKeeps this host registered in the cluster, and its VXLAN devices in step with\nthe other hosts' containers. Flags override the configuration file.\n\n")
+		fs.PrintDefaults()
+	}
+	path := fs.String("config", config.Path(), "configuration file (JSON); a missing one is no error when the flags say all")
+	endpoints := fs.String("etcd-endpoints", "", "etcd client URLs, comma-separated (http://192.0.2.1:2379)")
+	cacert := fs.String("etcd-cacert", "", "CA certificate of etcd's TLS certificate (PEM)")
+	cert := fs.String("etcd-cert", "", "client certificate for etcd (PEM)")
+	key := fs.String("etcd-key", "", "key of --etcd-cert (PEM)")
+	host := fs.String("host", "", "this host's name in the cluster (default: the host name)")
+	vtep := fs.String("vtep", "", "this host's underlay address")
+	device := fs.String("device", "", "the underlay interface (default: the one that holds --vtep)")
+	ttl := fs.Duration("ttl", agent.DefaultTTL, "lease of the host: how long its endpoints outlive it")
+	lockDir := fs.String("lock-dir", "", "the bridges' lock files, shared with the plugin (default: the configuration's lock_dir, else "+driver.DefaultLockDir+")")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "demo agent: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil && !(errors.Is(err, config.ErrNoConfig) && *endpoints != "" && *vtep != "") {
+		fmt.Fprintln(os.Stderr, "demo agent:", err)
+		return 2
+	}
+	if *endpoints != "" {
+		cfg.Etcd.Endpoints = strings.Split(*endpoints, ",")
+	}
+	for dst, src := range map[*string]string{&cfg.Etcd.CACert: *cacert, &cfg.Etcd.Cert: *cert, &cfg.Etcd.Key: *key, &cfg.Host: *host, &cfg.Device: *device, &cfg.LockDir: *lockDir} {
+		if src != "" {
+			*dst = src
+		}
+	}
+	if *vtep != "" {
+		if cfg.VTEP, err = netip.ParseAddr(*vtep); err != nil {
+			fmt.Fprintf(os.Stderr, "demo agent: --vtep %q: %v\n", *vtep, err)
+			return 2
+		}
+	}
+	if err := cfg.Complete(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo agent:", err)
+		return 2
+	}
+	if err := overlay.CheckVTEP(cfg.VTEP, cfg.Device); err != nil {
+		fmt.Fprintln(os.Stderr, "demo agent:", err)
+		return 2
+	}
+	log := driver.NewLogger(os.Stderr, *level)
+	c, err := cluster.Open(ctx, cfg.Cluster())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo agent:", err)
+		return 1
+	}
+	defer c.Close()
+	a := &agent.Agent{Cluster: c, Host: cfg.Host, VTEP: cfg.VTEP, TTL: *ttl, LockDir: cfg.LockDir, Log: log}
+	if err := a.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "demo agent:", err)
+		return 1
+	}
+	return 0
+}
