@@ -60,7 +60,7 @@ old copies and other files are kept.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Config.Module, "module", "", "Go module path of the project (default example.com/NAME)")
 	f.StringVar(&opts.Dir, "dir", "", "directory to write the project into (default ./NAME)")
-	f.StringVar(&opts.Config.Template, "template", generator.DefaultTemplate, "project template")
+	f.StringVar(&opts.Config.Template, "template", generator.DefaultTemplate, "project template: "+strings.Join(generator.Templates(), " or ")+" (see the README)")
 	f.StringSliceVar(&opts.Config.Runtimes, "runtimes", nil,
 		"front ends over the driver core, comma-separated: netavark (always), docker, cni (default netavark)")
 	f.BoolVar(&opts.Force, "force", false, "write into a non-empty directory, replacing generated files")
@@ -100,6 +100,12 @@ func newRun(opts *NewOptions) error {
 	fmt.Fprintf(opts.Out, "created %s: netavark plugin %q, module %s, %d files\n", opts.Dir, opts.Config.Name, opts.Config.Module, len(files))
 	fmt.Fprintf(opts.Out, "wrote %s: it records how the project was generated, for upgrade; keep it in version control\n\nnext:\n",
 		manifest.FileName)
+	if opts.Config.Template == "vxlan" {
+		fmt.Fprintf(opts.Out, "  cd %s\n  make build\n  sudo make install\n"+
+			"and on every host, the configuration (where etcd is, the host's VTEP address) and the agent:\n"+
+			"see \"Set up a cluster\" in %s\n", filepath.Clean(opts.Dir), filepath.Join(filepath.Clean(opts.Dir), "README.md"))
+		return nil
+	}
 	for _, c := range nextCommands(filepath.Clean(opts.Dir), opts.Config.Name) {
 		fmt.Fprintf(opts.Out, "  %s\n", c)
 	}

@@ -16,25 +16,60 @@ import (
 	"example.com/demo/internal/overlay"
 )
 
+// etcdFlags are the flags that say where etcd is, which override the
+// configuration file, for the agent and the network commands.
+type etcdFlags struct {
+	path, endpoints, cacert, cert, key string
+}
+
+// register adds the flags to fs.
+func (f *etcdFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.path, "config", config.Path(), "configuration file (JSON); a missing one is no error when the flags say all")
+	fs.StringVar(&f.endpoints, "etcd-endpoints", "", "etcd client URLs, comma-separated (http://192.0.2.1:2379)")
+	fs.StringVar(&f.cacert, "etcd-cacert", "", "CA certificate of etcd's TLS certificate (PEM)")
+	fs.StringVar(&f.cert, "etcd-cert", "", "client certificate for etcd (PEM)")
+	fs.StringVar(&f.key, "etcd-key", "", "key of --etcd-cert (PEM)")
+}
+
+// load reads the configuration file, which may be missing when the flags
+// name etcd's endpoints, and applies the flags to it.
+func (f *etcdFlags) load() (config.Config, error) {
+	cfg, err := config.Load(f.path)
+	if err != nil && !(errors.Is(err, config.ErrNoConfig) && f.endpoints != "") {
+		return config.Config{}, err
+	}
+	if f.endpoints != "" {
+		cfg.Etcd.Endpoints = strings.Split(f.endpoints, ",")
+	}
+	for dst, src := range map[*string]string{&cfg.Etcd.CACert: f.cacert, &cfg.Etcd.Cert: f.cert, &cfg.Etcd.Key: f.key} {
+		if src != "" {
+			*dst = src
+		}
+	}
+	return cfg, nil
+}
+
+// usage sets fs's usage message: its synopsis, what it does, and its flags.
+func usage(fs *flag.FlagSet, synopsis, text string) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: %s\n\n%s\n\n", synopsis, text)
+		fs.PrintDefaults()
+	}
+}
+
 // runAgent runs the agent with the flags in args until ctx ends, and
 // returns the exit status: 2 for bad flags or configuration, 1 when it
 // cannot start.
 func runAgent(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("demo agent", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: demo agent [flags]\n\nKeeps this host registered in the cluster, and its VXLAN devices in step with\nthe other hosts' containers. Flags override the configuration file.\n\n")
-		fs.PrintDefaults()
-	}
-	path := fs.String("config", config.Path(), "configuration file (JSON); a missing one is no error when the flags say all")
-	endpoints := fs.String("etcd-endpoints", "", "etcd client URLs, comma-separated (http://192.0.2.1:2379)")
-	cacert := fs.String("etcd-cacert", "", "CA certificate of etcd's TLS certificate (PEM)")
-	cert := fs.String("etcd-cert", "", "client certificate for etcd (PEM)")
-	key := fs.String("etcd-key", "", "key of --etcd-cert (PEM)")
+	usage(fs, "demo agent [flags]", "Keeps this host registered in the cluster, and its VXLAN devices in step with\nthe other hosts' containers. Flags override the configuration file.")
+	var etcd etcdFlags
+	etcd.register(fs)
 	host := fs.String("host", "", "this host's name in the cluster (default: the host name)")
 	vtep := fs.String("vtep", "", "this host's underlay address")
 	device := fs.String("device", "", "the underlay interface (default: the one that holds --vtep)")
 	ttl := fs.Duration("ttl", agent.DefaultTTL, "lease of the host: how long its endpoints outlive it")
-	lockDir := fs.String("lock-dir", "", "the bridges' lock files, shared with the plugin (default: the configuration's lock_dir, else "+driver.DefaultLockDir+")")
+	lockDir := fs.String("lock-dir", "", "the bridges' lock files, shared with the plugin (default: the configuration's, else "+driver.DefaultLockDir+")")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -43,15 +78,12 @@ func runAgent(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "demo agent: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	cfg, err := config.Load(*path)
-	if err != nil && !(errors.Is(err, config.ErrNoConfig) && *endpoints != "" && *vtep != "") {
+	cfg, err := etcd.load()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo agent:", err)
 		return 2
 	}
-	if *endpoints != "" {
-		cfg.Etcd.Endpoints = strings.Split(*endpoints, ",")
-	}
-	for dst, src := range map[*string]string{&cfg.Etcd.CACert: *cacert, &cfg.Etcd.Cert: *cert, &cfg.Etcd.Key: *key, &cfg.Host: *host, &cfg.Device: *device, &cfg.LockDir: *lockDir} {
+	for dst, src := range map[*string]string{&cfg.Host: *host, &cfg.Device: *device, &cfg.LockDir: *lockDir} {
 		if src != "" {
 			*dst = src
 		}
@@ -70,14 +102,14 @@ func runAgent(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "demo agent:", err)
 		return 2
 	}
-	log := driver.NewLogger(os.Stderr, *level)
 	c, err := cluster.Open(ctx, cfg.Cluster())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo agent:", err)
 		return 1
 	}
 	defer c.Close()
-	a := &agent.Agent{Cluster: c, Host: cfg.Host, VTEP: cfg.VTEP, TTL: *ttl, LockDir: cfg.LockDir, Log: log}
+	a := &agent.Agent{Cluster: c, Host: cfg.Host, VTEP: cfg.VTEP, TTL: *ttl, LockDir: cfg.LockDir,
+		Log: driver.NewLogger(os.Stderr, *level)}
 	if err := a.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "demo agent:", err)
 		return 1

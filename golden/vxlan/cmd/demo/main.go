@@ -11,7 +11,11 @@
 //
 //	demo agent [flags]
 //
-// is the daemon that runs on every host of the cluster (package agent).
+// is the daemon that runs on every host of the cluster (package agent), and
+//
+//	demo network ls | rm NAME...
+//
+// list and remove the cluster's networks.
 package main
 
 import (
@@ -33,9 +37,12 @@ func main() {
 	// The agent stops on them.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	var status int
-	if len(os.Args) > 1 && os.Args[1] == "agent" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "agent":
 		status = runAgent(ctx, os.Args[2:])
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "network":
+		status = runNetwork(ctx, os.Args[2:], os.Stdout)
+	default:
 		status = netavark.Main(ctx, version)
 	}
 	stop()

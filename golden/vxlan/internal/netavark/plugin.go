@@ -218,6 +218,11 @@ func (p *Plugin) Setup(ctx context.Context, netns string, req protocol.NetworkPl
 		return protocol.StatusBlock{}, err
 	}
 	defer h.cluster.Close()
+	// A VTEP that is not this host's fails before anything is recorded
+	// or locked: the other hosts would program an endpoint behind it.
+	if err := overlay.CheckVTEP(h.VTEP, h.Device); err != nil {
+		return protocol.StatusBlock{}, fmt.Errorf("%w (\"vtep\" in %s)", err, config.Path())
+	}
 	lease, err := h.cluster.HostLease(ctx, h.Host)
 	if err != nil {
 		return protocol.StatusBlock{}, err

@@ -28,14 +28,16 @@ func TestAgentRestart(t *testing.T) {
 	cb2.setup(t)
 	// Nothing else programs A's device: B's setup does not touch it.
 	time.Sleep(200 * time.Millisecond)
-	if _, any := a.knows(t, v, cb2); any {
+	if _, some := a.knows(t, v, cb2); some {
 		t.Fatalf("%s has entries of %s, set up while its agent was down", a.name, cb2)
 	}
+	restarted := time.Now()
 	a.startAgent(t, defaultTTL)
 	if !waitFor(3*time.Second, func() bool { all, _ := a.knows(t, v, cb2); return all }) {
 		fdb, neighs, _ := a.entries(t, v)
 		t.Fatalf("3s after its agent restarted, %s lacks entries of %s: forwarding %v, neighbours %v", a.name, cb2, fdb, neighs)
 	}
+	t.Logf("%s's device caught up %s after its agent was started again", a.name, time.Since(restarted).Round(time.Millisecond))
 	reach(t, ca, cb2)
 
 	a.killAgent(t)
@@ -44,7 +46,7 @@ func TestAgentRestart(t *testing.T) {
 		t.Fatalf("%s lost the entries of %s while its agent was down", a.name, cb1)
 	}
 	a.startAgent(t, defaultTTL)
-	if !waitFor(3*time.Second, func() bool { _, any := a.knows(t, v, cb1); return !any }) {
+	if !waitFor(3*time.Second, func() bool { _, some := a.knows(t, v, cb1); return !some }) {
 		fdb, neighs, _ := a.entries(t, v)
 		t.Fatalf("3s after its agent restarted, %s still has entries of %s, torn down: forwarding %v, neighbours %v", a.name, cb1, fdb, neighs)
 	}
@@ -82,7 +84,7 @@ func TestHostLeaseExpiry(t *testing.T) {
 	crashed := time.Now()
 	gone := func() bool {
 		for _, h := range []*host{a, b} {
-			if _, any := h.knows(t, v, cc); any {
+			if _, some := h.knows(t, v, cc); some {
 				return false
 			}
 		}

@@ -579,7 +579,7 @@ func neighList(h *netlink.Handle, index, family int) ([]netlink.Neigh, error) {
 // knows says what h's VXLAN device of vni has of container c's entries:
 // all, some or none of its forwarding entry to its host and its neighbour
 // entries.
-func (h *host) knows(t testing.TB, vni uint32, c *container) (all, any bool) {
+func (h *host) knows(t testing.TB, vni uint32, c *container) (all, some bool) {
 	t.Helper()
 	fdb, neighs, _ := h.entries(t, vni)
 	has := []bool{
