@@ -54,18 +54,21 @@ const defaultTTL = 15 * time.Second
 
 // world is a cluster: etcd, and hosts on the underlay.
 type world struct {
+	// netavark and nsenter are the programs' paths.
 	netavark, nsenter string
 	// endpoints are etcd's client URLs; etcd is a client of it, for the
 	// tests' checks.
 	endpoints []string
 	etcd      *clientv3.Client
 	hosts     []*host
-	underlay  netlink.Link
-	ul        *netlink.Handle
+	// underlay is the underlay's bridge, and ul a netlink handle in its
+	// namespace, the test's.
+	underlay netlink.Link
+	ul       *netlink.Handle
 }
 
 // newWorld starts etcd on the underlay and makes n hosts, h1 to hN, with
-// their configuration files; no agent runs yet (startAgents).
+// their configuration files; no agent runs yet (host.startAgent).
 func newWorld(t *testing.T, n int) *world {
 	t.Helper()
 	nstest.RequireRoot(t)
@@ -200,7 +203,16 @@ func (w *world) addHost(t *testing.T, i int) *host {
 		}
 	})
 	h.config = h.writeConfig(t, nil)
-	h.baseline = h.state(t)
+	// The kernel adds the routes of eth0's IPv6 address and multicast
+	// after a while: the baseline is the state with them.
+	settled := func() bool {
+		h.baseline = h.state(t)
+		return strings.Contains(h.baseline, "dst="+h.vtep6.String()+"/128 gw=<nil> dev=eth0") &&
+			strings.Contains(h.baseline, "dst=ff00::/8 gw=<nil> dev=eth0")
+	}
+	if !waitFor(2*time.Second, settled) {
+		t.Fatalf("%s: eth0's IPv6 routes are missing after 2s:\n%s", h.name, h.baseline)
+	}
 	return h
 }
 
