@@ -279,7 +279,9 @@ func attach(ctx context.Context, h host, s *driver.Session, seg *segment, c driv
 		Gateways: seg.Bridge.Gateways, Owner: seg.Bridge.Owner,
 	})
 	if err != nil {
-		return dataplane.Result{}, err
+		// Ensure removed what it made; Detach removes the bridge's lock
+		// file when there is no bridge.
+		return dataplane.Result{}, errors.Join(err, s.Detach(seg.Network, c))
 	}
 	br.Internal = seg.Bridge.Internal
 	seg.Bridge = br
