@@ -1,0 +1,319 @@
+package netavark
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"example.com/demo/internal/agent"
+	"example.com/demo/internal/cluster"
+	"example.com/demo/internal/config"
+	"example.com/demo/internal/dataplane"
+	"example.com/demo/internal/driver"
+	"example.com/demo/internal/overlay"
+	"example.com/demo/internal/protocol"
+)
+
+// OptVNI is the network option that asks for a VXLAN network identifier
+// (podman network create -o vni=N); without it create picks a free one. It
+// is the option by which setup and teardown know the network's segment.
+const OptVNI = "vni"
+
+// callTimeout bounds a call's work with etcd: netavark waits for the
+// plugin without a deadline of its own.
+const callTimeout = 30 * time.Second
+
+// host is this host's configuration and its connection to the cluster.
+type host struct {
+	config.Config
+	cluster *cluster.Cluster
+}
+
+// configure reads this host's configuration, and points the driver at its
+// lock dir.
+func (p *Plugin) configure() (config.Config, error) {
+	cfg, err := config.Load(config.Path())
+	if err != nil {
+		return config.Config{}, err
+	}
+	if err := cfg.Complete(); err != nil {
+		return config.Config{}, err
+	}
+	if cfg.LockDir != p.Driver.LockDir {
+		p.Driver = driver.New(cfg.LockDir)
+	}
+	return cfg, nil
+}
+
+// open reads this host's configuration and connects to etcd.
+func (p *Plugin) open(ctx context.Context) (host, error) {
+	cfg, err := p.configure()
+	if err != nil {
+		return host{}, err
+	}
+	c, err := cluster.Open(ctx, cfg.Cluster())
+	if err != nil {
+		return host{}, err
+	}
+	return host{Config: cfg, cluster: c}, nil
+}
+
+// Create records the network in the cluster: it takes a VNI that no other
+// network has, and checks its subnets against every other network's. It
+// returns the network with its VNI among its options, its bridge as its
+// network interface, and IPAM driver none: the plugin allocates the
+// addresses in etcd, where every host sees them, and podman none.
+func (p *Plugin) Create(ctx context.Context, network protocol.Network) (protocol.Network, error) {
+	network, spec, err := prepare(network)
+	if err != nil {
+		return protocol.Network{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	h, err := p.open(ctx)
+	if err != nil {
+		return protocol.Network{}, err
+	}
+	defer h.cluster.Close()
+	created, err := h.cluster.CreateNetwork(ctx, spec)
+	if err != nil {
+		return protocol.Network{}, err
+	}
+	return withVNI(network, created.VNI), nil
+}
+
+// prepare validates a network for create, which needs no system call and
+// no etcd, and returns it with a gateway for each subnet that has none, and
+// the network to record in the cluster.
+func prepare(network protocol.Network) (protocol.Network, cluster.Network, error) {
+	if _, ok := network.Options[driver.OptBridge]; ok {
+		return protocol.Network{}, cluster.Network{}, fmt.Errorf("option %s is not supported: the bridge of a network is named after its VNI", driver.OptBridge)
+	}
+	vni, err := parseVNI(network.Options[OptVNI], false)
+	if err != nil {
+		return protocol.Network{}, cluster.Network{}, err
+	}
+	network.Options = maps.Clone(network.Options)
+	delete(network.Options, OptVNI)
+	if _, err := parseNetwork(network); err != nil {
+		return protocol.Network{}, cluster.Network{}, err
+	}
+	if len(network.Subnets) == 0 {
+		return protocol.Network{}, cluster.Network{}, errors.New("network has no subnet: give it one or more (podman network create --subnet), from which the plugin allocates the containers' addresses on every host")
+	}
+	network.Subnets = slices.Clone(network.Subnets)
+	spec := cluster.Network{Name: network.Name, ID: network.ID, VNI: vni}
+	for i, s := range network.Subnets {
+		if !s.Gateway.IsValid() {
+			network.Subnets[i].Gateway = driver.FirstHost(s.Subnet.Prefix)
+		}
+		spec.Subnets = append(spec.Subnets, cluster.Subnet{Prefix: s.Subnet.Prefix, Gateway: network.Subnets[i].Gateway})
+	}
+	return network, spec, nil
+}
+
+// withVNI completes a network that create prepared with its VNI.
+func withVNI(network protocol.Network, vni uint32) protocol.Network {
+	if network.Options == nil {
+		network.Options = map[string]string{}
+	}
+	network.Options[OptVNI] = strconv.FormatUint(uint64(vni), 10)
+	network.NetworkInterface = overlay.BridgeName(vni)
+	network.IPAMOptions = map[string]string{"driver": "none"}
+	// Plugins get no aardvark-dns from netavark.
+	network.DNSEnabled = false
+	return network
+}
+
+// segment is a network as setup and teardown see it: validated, with its
+// VNI.
+type segment struct {
+	network
+	vni uint32
+}
+
+// parseSegment validates a network that create completed.
+func parseSegment(n protocol.Network) (segment, error) {
+	vni, err := parseVNI(n.Options[OptVNI], true)
+	if err != nil {
+		return segment{}, err
+	}
+	n.Options = maps.Clone(n.Options)
+	delete(n.Options, OptVNI)
+	if n.NetworkInterface != overlay.BridgeName(vni) {
+		return segment{}, fmt.Errorf("network interface %q is not %s, the bridge of VNI %d: was the network created by this plugin?", n.NetworkInterface, overlay.BridgeName(vni), vni)
+	}
+	parsed, err := parseNetwork(n)
+	if err != nil {
+		return segment{}, err
+	}
+	parsed.Bridge.Uplink = overlay.VXLANName(vni)
+	return segment{network: parsed, vni: vni}, nil
+}
+
+// parseVNI parses the vni option; "" is 0, which create takes for "any"
+// and setup refuses.
+func parseVNI(s string, required bool) (uint32, error) {
+	if s == "" && !required {
+		return 0, nil
+	}
+	vni, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || vni == 0 || vni > cluster.DefaultVNIMax {
+		return 0, fmt.Errorf("invalid %s %q: want a number from 1 to %d", OptVNI, s, cluster.DefaultVNIMax)
+	}
+	return uint32(vni), nil
+}
+
+// Setup gives the container its addresses from the cluster and records it
+// there, then attaches it to the network's bridge on this host, which is
+// created, with its VXLAN device and the other hosts' containers, with
+// the network's first container here.
+func (p *Plugin) Setup(ctx context.Context, netns string, req protocol.NetworkPluginExec) (_ protocol.StatusBlock, err error) {
+	seg, err := parseSegment(req.Network)
+	if err != nil {
+		return protocol.StatusBlock{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	h, err := p.open(ctx)
+	if err != nil {
+		return protocol.StatusBlock{}, err
+	}
+	defer h.cluster.Close()
+	// A VTEP that is not this host's fails before anything is recorded
+	// or locked: the other hosts would program an endpoint behind it.
+	if err := overlay.CheckVTEP(h.VTEP, h.Device); err != nil {
+		return protocol.StatusBlock{}, fmt.Errorf("%w (\"vtep\" in %s)", err, config.Path())
+	}
+	lease, err := h.cluster.HostLease(ctx, h.Host)
+	if err != nil {
+		return protocol.StatusBlock{}, err
+	}
+	mac := net.HardwareAddr(req.NetworkOptions.StaticMAC)
+	if len(mac) == 0 {
+		mac = endpointMAC(req)
+	}
+	spec := cluster.Endpoint{Network: req.Network.Name, Host: h.Host, Key: endpointKey(req), VTEP: h.VTEP, MAC: mac.String()}
+	for _, ip := range req.NetworkOptions.StaticIPs {
+		if i := seg.Subnet(ip); i >= 0 {
+			spec.Addresses = append(spec.Addresses, netip.PrefixFrom(ip, seg.Subnets[i].Prefix.Bits()))
+		}
+	}
+	ep, err := h.cluster.Attach(ctx, spec, lease)
+	if err != nil {
+		return protocol.StatusBlock{}, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, h.cluster.Detach(context.WithoutCancel(ctx), ep.Network, ep.Host, ep.Key))
+		}
+	}()
+	req.NetworkOptions.StaticIPs = nil
+	for _, a := range ep.Addresses {
+		req.NetworkOptions.StaticIPs = append(req.NetworkOptions.StaticIPs, a.Addr())
+	}
+	req.NetworkOptions.StaticMAC = protocol.HardwareAddr(mac)
+	c, err := container(seg.network, netns, req)
+	if err != nil {
+		return protocol.StatusBlock{}, err
+	}
+	var res dataplane.Result
+	err = p.Driver.Locked(seg.Bridge.Name, func(s *driver.Session) error {
+		res, err = attach(ctx, h, s, &seg, c)
+		return err
+	})
+	if err != nil {
+		return protocol.StatusBlock{}, fmt.Errorf("setup %s on network %s: %w", req.ContainerName, req.Network.Name, err)
+	}
+	p.log.Info("attached", "container", req.ContainerName, "network", req.Network.Name, "vni", seg.vni,
+		"veth", c.Link.HostIfName, "addresses", ep.Addresses)
+	return status(seg.network, res), nil
+}
+
+// attach attaches c to seg on this host, with the session of seg's bridge
+// held: the segment's bridge and VXLAN device, then c, then the other
+// hosts' endpoints of the network on the VXLAN device. If a step fails,
+// what it made is removed: the devices go with the network's last
+// container here, as in teardown.
+func attach(ctx context.Context, h host, s *driver.Session, seg *segment, c driver.Container) (dataplane.Result, error) {
+	br, err := overlay.Ensure(overlay.Segment{
+		VNI: seg.vni, VTEP: h.VTEP, Device: h.Device, MTU: seg.Bridge.MTU,
+		Gateways: seg.Bridge.Gateways, Owner: seg.Bridge.Owner,
+	})
+	if err != nil {
+		// Ensure removed what it made; Detach removes the bridge's lock
+		// file when there is no bridge.
+		return dataplane.Result{}, errors.Join(err, s.Detach(seg.Network, c))
+	}
+	br.Internal = seg.Bridge.Internal
+	seg.Bridge = br
+	res, err := s.Attach(seg.Network, c)
+	if err == nil {
+		var eps []cluster.Endpoint
+		if eps, _, err = h.cluster.Endpoints(ctx, seg.Name); err == nil {
+			err = overlay.Sync(seg.vni, agent.Peers(eps))
+		}
+	}
+	if err != nil {
+		return dataplane.Result{}, errors.Join(err, s.Detach(seg.Network, c))
+	}
+	return res, nil
+}
+
+// Teardown detaches the container on this host, and removes its record
+// and addresses from the cluster; with the network's last container on
+// this host go the bridge and VXLAN device. It succeeds when there is
+// nothing to remove, and when etcd is out of reach it still removes the
+// links, and says that the record stays until the host's lease expires.
+func (p *Plugin) Teardown(ctx context.Context, netns string, req protocol.NetworkPluginExec) error {
+	seg, err := parseSegment(req.Network)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	cfg, err := p.configure()
+	if err != nil {
+		return err
+	}
+	c := detachment(seg.network, netns, req)
+	err = p.Driver.Locked(seg.Bridge.Name, func(s *driver.Session) error { return s.Detach(seg.Network, c) })
+	if err != nil {
+		return fmt.Errorf("teardown %s on network %s: %w", req.ContainerName, req.Network.Name, err)
+	}
+	cl, err := cluster.Open(ctx, cfg.Cluster())
+	if err == nil {
+		defer cl.Close()
+		err = cl.Detach(ctx, req.Network.Name, cfg.Host, endpointKey(req))
+	}
+	if err != nil {
+		return fmt.Errorf("teardown %s on network %s: its links are removed, but not its record in etcd, which stays until this host's lease expires or teardown runs again: %w",
+			req.ContainerName, req.Network.Name, err)
+	}
+	p.log.Info("detached", "container", req.ContainerName, "network", req.Network.Name)
+	return nil
+}
+
+// endpointKey names the container's interface on the network in the
+// cluster, unique on its host.
+func endpointKey(req protocol.NetworkPluginExec) string {
+	return req.ContainerID + "-" + req.NetworkOptions.InterfaceName
+}
+
+// endpointMAC derives the MAC of the container's interface from the
+// container, the network and the interface, so that setup knows it before
+// the interface exists and records it with the addresses: a locally
+// administered unicast address.
+func endpointMAC(req protocol.NetworkPluginExec) net.HardwareAddr {
+	sum := sha256.Sum256([]byte(req.ContainerID + "/" + req.Network.ID + "/" + req.NetworkOptions.InterfaceName))
+	mac := net.HardwareAddr(sum[:6])
+	mac[0] = mac[0]&^0x01 | 0x02
+	return mac
+}
