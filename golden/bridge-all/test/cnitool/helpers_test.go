@@ -59,11 +59,8 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	pluginDir = filepath.Join(dir, "plugin")
-	args := append([]string{"build", "-o", filepath.Join(pluginDir, pluginType)}, buildFlags...)
-	cmd := exec.Command("go", append(args, "../../cmd/"+pluginType)...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pluginType, err, out)
+	if err := nstest.Build(filepath.Join(pluginDir, pluginType), "../../cmd/"+pluginType, buildFlags...); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()

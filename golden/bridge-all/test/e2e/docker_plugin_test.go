@@ -51,7 +51,7 @@ func TestDockerTLS(t *testing.T) {
 	drv.args = []string{"--tcp", nstest.HostV4 + ":0", "--tls-cert", server.Cert, "--tls-key", server.Key, "--tls-ca", ca.Cert,
 		"--tls-client-cert", engine.Cert, "--tls-client-key", engine.Key}
 	drv.ready = func() bool { _, err := os.Stat(spec); return err == nil }
-	if err := buildPlugin(drv.bin, "../../cmd/"+driver+"-docker"); err != nil {
+	if err := nstest.Build(drv.bin, "../../cmd/"+driver+"-docker"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(spec) })

@@ -360,7 +360,7 @@ func startDriver(t *testing.T) *driverDaemon {
 		log:      filepath.Join(dir, "driver.log"),
 	}
 	d.socket = filepath.Join("/run/docker/plugins", d.name+".sock")
-	if err := buildPlugin(d.bin, "../../cmd/"+driver+"-docker"); err != nil {
+	if err := nstest.Build(d.bin, "../../cmd/"+driver+"-docker"); err != nil {
 		t.Fatal(err)
 	}
 	d.start(t)

@@ -47,22 +47,11 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	pluginDir = dir
-	if err := buildPlugin(filepath.Join(dir, driver), "../../cmd/"+driver); err != nil {
+	if err := nstest.Build(filepath.Join(dir, driver), "../../cmd/"+driver); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
-}
-
-// buildPlugin builds the Go program in pkg into out, statically as the
-// Makefile does.
-func buildPlugin(out, pkg string) error {
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build %s: %v\n%s", pkg, err, msg)
-	}
-	return nil
 }
 
 // result is what one netavark run printed and returned.

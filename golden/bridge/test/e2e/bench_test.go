@@ -80,7 +80,7 @@ func benchRounds(t *testing.T) int {
 func TestBench(t *testing.T) {
 	rounds := benchRounds(t)
 	nv := nstest.Netavark(t)
-	if err := buildPlugin(filepath.Join(pluginDir, "noop"), "./testdata/noop"); err != nil {
+	if err := nstest.Build(filepath.Join(pluginDir, "noop"), "./testdata/noop"); err != nil {
 		t.Fatal(err)
 	}
 	enforce := os.Getenv("BENCH_ENFORCE") == "1"
@@ -221,7 +221,7 @@ func TestBenchFirewallStep(t *testing.T) {
 	rounds := benchRounds(t)
 	nstest.RequireRoot(t)
 	bin := filepath.Join(t.TempDir(), "fwstep")
-	if err := buildPlugin(bin, "./testdata/fwstep"); err != nil {
+	if err := nstest.Build(bin, "./testdata/fwstep"); err != nil {
 		t.Fatal(err)
 	}
 	fw := &firewall.Firewall{Table: driver, LockDir: t.TempDir()}

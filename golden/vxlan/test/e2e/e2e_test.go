@@ -48,22 +48,11 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	pluginDir, pluginBin = dir, filepath.Join(dir, driver)
-	if err := buildPlugin(pluginBin, "../../cmd/"+driver); err != nil {
+	if err := nstest.Build(pluginBin, "../../cmd/"+driver); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
-}
-
-// buildPlugin builds the Go program in pkg into out, statically as the
-// Makefile does.
-func buildPlugin(out, pkg string) error {
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build %s: %v\n%s", pkg, err, msg)
-	}
-	return nil
 }
 
 // result is what one run of a program printed and returned, and how long
