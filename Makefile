@@ -56,7 +56,8 @@ golden-fuzz:
 	@for d in $(GOLDEN_DIRS); do $(MAKE) -C $$d fuzz FUZZTIME=$(FUZZTIME) || exit 1; done
 
 # template-deps refreshes the generated projects' pinned dependencies: it
-# tidies golden/bridge and golden/bridge-all and writes their go.mod and
+# tidies golden/bridge, golden/bridge-all and golden/vxlan (whose go.mod and
+# go.sum are the vxlan template's own) and writes their go.mod and
 # go.sum back into the template, the lines that only golden/bridge-all has
 # inside {{if .CNI}}: the CNI front end is the one with dependencies of its
 # own, and a project without it gets exactly the go.mod and go.sum that go
@@ -71,6 +72,10 @@ template-deps: golden
 			sed -e 's|^module .*|module {{.Module}}|' -e 's|^go .*|go {{.GoVersion}}|' golden/$$d/$$f > bin/$$d.$$f || exit 1; \
 		done; \
 		awk '$(CNI_OVERLAY)' bin/bridge.$$f bin/bridge-all.$$f > templates/bridge/$$f.tmpl || exit 1; \
+	done
+	cd golden/vxlan && $(GO) mod tidy
+	for f in go.mod go.sum; do \
+		sed -e 's|^module .*|module {{.Module}}|' -e 's|^go .*|go {{.GoVersion}}|' golden/vxlan/$$f > templates/vxlan/$$f.tmpl || exit 1; \
 	done
 	$(MAKE) golden
 
