@@ -261,7 +261,8 @@ func TestOverlays(t *testing.T) {
 	}{
 		{"+docker", ""},
 		{"+cni+docker", ""},
-		{"+cni+rkt", `names no runtime: "rkt"`},
+		{"+cni+rkt", `names no runtime or template: "rkt"`},
+		{"+docker+vxlan", ""},
 		{"internal", ""},
 	} {
 		err := overlayDir(tt.dir, []string{"netavark", "cni"})

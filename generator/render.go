@@ -141,7 +141,7 @@ func Render(c Config) (FileSet, error) {
 	if tree == nil {
 		tree = templates.FS
 	}
-	files, overlays, err := renderLayers(tree, tmplName, d, runtimes)
+	files, overlays, err := renderLayers(tree, tmplName, d, append(runtimes, tmplName))
 	if err != nil {
 		return nil, err
 	}
@@ -177,9 +177,10 @@ func withManifest(files FileSet, m manifest.Manifest) (FileSet, error) {
 
 // renderLayers renders template name of tree on the files of its bases
 // (templates.Bases), the first base first: a layer's file replaces the one
-// of the same path below it, and its PATH.omit file removes it. It returns
-// the files and the overlays rendered, in every layer.
-func renderLayers(tree fs.FS, name string, d data, runtimes []string) (FileSet, []string, error) {
+// of the same path below it, and its PATH.omit file removes it. keys are the
+// runtimes and the template, which select the overlays. It returns the files
+// and the overlays rendered, in every layer.
+func renderLayers(tree fs.FS, name string, d data, keys []string) (FileSet, []string, error) {
 	var files FileSet
 	var overlays []string
 	for _, layer := range layers(name) {
@@ -187,7 +188,7 @@ func renderLayers(tree fs.FS, name string, d data, runtimes []string) (FileSet, 
 		if err != nil {
 			return nil, nil, fmt.Errorf("open template %s: %w", layer, err)
 		}
-		own, omit, ov, err := renderTree(root, path.Join(templatesDir, layer), d, runtimes)
+		own, omit, ov, err := renderTree(root, path.Join(templatesDir, layer), d, keys)
 		if err != nil {
 			return nil, nil, fmt.Errorf("template %s: %w", layer, err)
 		}
@@ -222,16 +223,16 @@ func layers(name string) []string {
 }
 
 // renderTree renders every file of root, found at src in this repository,
-// but those of overlays for front ends that runtimes does not hold. It
+// but those of overlays that keys (runtimes and template) do not select. It
 // returns the files, the paths that PATH.omit files leave out, and the
 // overlays it rendered.
-func renderTree(root fs.FS, src string, d data, runtimes []string) (files FileSet, omit, overlays []string, err error) {
+func renderTree(root fs.FS, src string, d data, keys []string) (files FileSet, omit, overlays []string, err error) {
 	err = fs.WalkDir(root, ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if e.IsDir() {
-			err := overlayDir(p, runtimes)
+			err := overlayDir(p, keys)
 			if err == nil && strings.HasPrefix(path.Base(p), overlayPrefix) {
 				overlays = append(overlays, p)
 			}
@@ -257,19 +258,22 @@ func renderTree(root fs.FS, src string, d data, runtimes []string) (files FileSe
 }
 
 // overlayDir returns fs.SkipDir for the directory p of an overlay whose
-// front ends runtimes holds none of, and an error for one that names a
-// front end that does not exist.
-func overlayDir(p string, runtimes []string) error {
+// names keys holds none of, and an error for one that names neither a front
+// end nor a template. keys are the project's runtimes and its template: an
+// overlay may name a template too, for files of a base that only a template
+// built on it has (+docker+vxlan: with the docker front end, or in a vxlan
+// project).
+func overlayDir(p string, keys []string) error {
 	names, ok := strings.CutPrefix(path.Base(p), overlayPrefix)
 	if !ok {
 		return nil
 	}
 	included := false
 	for _, name := range strings.Split(names, overlayPrefix) {
-		if !slices.Contains(knownRuntimes, name) {
-			return fmt.Errorf("overlay %s names no runtime: %q", p, name)
+		if !slices.Contains(knownRuntimes, name) && !slices.Contains(Templates(), name) {
+			return fmt.Errorf("overlay %s names no runtime or template: %q", p, name)
 		}
-		included = included || slices.Contains(runtimes, name)
+		included = included || slices.Contains(keys, name)
 	}
 	if !included {
 		return fs.SkipDir

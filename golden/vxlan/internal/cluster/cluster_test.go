@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"example.com/demo/internal/cluster"
 	"example.com/demo/internal/etcdtest"
+	"example.com/demo/internal/testpki"
 )
 
 const prefix = "/test/"
@@ -149,6 +151,41 @@ func TestOpenUnreachable(t *testing.T) {
 		t.Errorf("Open took %s", d)
 	}
 	wantErr(t, err, cluster.ErrUnreachable, "etcd at "+url+" is unreachable", "--etcd-endpoints", "README")
+}
+
+// TestOpenTLS opens an etcd that serves TLS and requires client
+// certificates: with this host's certificate of the etcd's CA, the
+// cluster answers; without one, or with one of another CA, Open fails.
+func TestOpenTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA(t, dir, "etcd")
+	server := ca.Server(t, "etcd", net.IPv4(127, 0, 0, 1))
+	srv := etcdtest.StartTLS(t, "127.0.0.1", etcdtest.TLS{Cert: server.Cert, Key: server.Key, CA: ca.Cert})
+	host := ca.Client(t, "h1")
+	cfg := cluster.Config{Endpoints: srv.Endpoints(), CACert: ca.Cert, Cert: host.Cert, Key: host.Key, DialTimeout: time.Second}
+	c, err := cluster.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Open with a client certificate: %v", err)
+	}
+	if _, err := c.CreateNetwork(context.Background(), cluster.Network{Name: "n", Subnets: []cluster.Subnet{subnet("10.1.0.0/24", "10.1.0.1")}}); err != nil {
+		t.Errorf("create a network over TLS: %v", err)
+	}
+	c.Close()
+
+	stranger := testpki.NewCA(t, dir, "other").Client(t, "h2")
+	for name, cfg := range map[string]cluster.Config{
+		"no client certificate":             {Endpoints: srv.Endpoints(), CACert: ca.Cert, DialTimeout: time.Second},
+		"a certificate of another CA":       {Endpoints: srv.Endpoints(), CACert: ca.Cert, Cert: stranger.Cert, Key: stranger.Key, DialTimeout: time.Second},
+		"no CA to check etcd's certificate": {Endpoints: srv.Endpoints(), Cert: host.Cert, Key: host.Key, DialTimeout: time.Second},
+	} {
+		if c, err := cluster.Open(context.Background(), cfg); err == nil {
+			c.Close()
+			t.Errorf("Open with %s succeeded", name)
+		}
+	}
+	if _, err := cluster.Open(context.Background(), cluster.Config{Endpoints: srv.Endpoints(), CACert: filepath.Join(dir, "missing.pem")}); err == nil || !strings.Contains(err.Error(), "etcd TLS files") {
+		t.Errorf("Open with a missing CA file: %v", err)
+	}
 }
 
 func TestCreateNetworkUniqueVNIs(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 )
@@ -28,7 +29,28 @@ type Server struct {
 // nothing. Close it when done.
 func Run(dir, ip string) (*Server, error) {
 	client := url.URL{Scheme: "http", Host: net.JoinHostPort(ip, "0")}
-	return start(dir, client, client, ip)
+	return start(dir, client, client, ip, nil)
+}
+
+// TLS is the PEM files of an etcd that serves TLS and answers only
+// clients with a certificate of CA.
+type TLS struct {
+	Cert, Key, CA string
+}
+
+// StartTLS runs etcd on ip for the test t as Start does, serving TLS with
+// the files of tls and requiring clients' certificates.
+func StartTLS(t testing.TB, ip string, tls TLS) *Server {
+	t.Helper()
+	client := url.URL{Scheme: "https", Host: net.JoinHostPort(ip, "0")}
+	s, err := start(t.TempDir(), client, client, ip, func(cfg *embed.Config) {
+		cfg.ClientTLSInfo = transport.TLSInfo{CertFile: tls.Cert, KeyFile: tls.Key, TrustedCAFile: tls.CA, ClientCertAuth: true}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }
 
 // RunSocket starts etcd as Run does, with its client endpoint a unix
@@ -38,11 +60,12 @@ func RunSocket(dir string) (*Server, error) {
 	client := url.URL{Scheme: "unix", Path: filepath.Join(dir, "etcd.sock")}
 	// etcd requires a host:port to advertise, which no client of this
 	// single member reads.
-	return start(dir, client, url.URL{Scheme: "http", Host: "127.0.0.1:2379"}, "127.0.0.1")
+	return start(dir, client, url.URL{Scheme: "http", Host: "127.0.0.1:2379"}, "127.0.0.1", nil)
 }
 
-// start starts etcd serving clients on listen, and its peer port on ip.
-func start(dir string, listen, advertise url.URL, ip string) (*Server, error) {
+// start starts etcd serving clients on listen, and its peer port on ip;
+// configure, if not nil, sets more of its configuration.
+func start(dir string, listen, advertise url.URL, ip string, configure func(*embed.Config)) (*Server, error) {
 	cfg := embed.NewConfig()
 	cfg.Dir = filepath.Join(dir, "data")
 	cfg.TickMs, cfg.ElectionMs = 10, 100
@@ -53,6 +76,9 @@ func start(dir string, listen, advertise url.URL, ip string) (*Server, error) {
 	cfg.ListenPeerUrls = []url.URL{peer}
 	cfg.AdvertisePeerUrls = []url.URL{peer}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	if configure != nil {
+		configure(cfg)
+	}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start etcd on %s: %w", listen.String(), err)
@@ -92,7 +118,7 @@ func (s *Server) Endpoints() []string {
 	}
 	var eps []string
 	for _, l := range s.etcd.Clients {
-		eps = append(eps, "http://"+l.Addr().String())
+		eps = append(eps, s.client.Scheme+"://"+l.Addr().String())
 	}
 	return eps
 }
