@@ -2,7 +2,9 @@
 // hosts, over netlink only. Each segment (one VNI) is, on every host that
 // has containers on it, a bridge vxbr<VNI> with the segment's gateway
 // addresses and a VXLAN device vxlan<VNI> as one of its ports; containers
-// attach to the bridge with package dataplane, as to any bridge.
+// attach to the bridge with package dataplane, as to any bridge. The
+// VXLAN device is the bridge's Uplink: dataplane.Detach deletes it with the
+// bridge when the segment's last container on the host has gone.
 //
 // The VXLAN device neither learns nor floods. What it knows of the other
 // hosts' containers is what the caller programs (Sync, Add, Delete): for each
@@ -16,7 +18,7 @@
 //
 // Like package dataplane, everything here works in the calling thread's
 // network namespace. The caller holds dataplane.Locked for the bridge's name
-// around Ensure, dataplane.Attach and dataplane.Detach, and Remove; and it
+// around Ensure, dataplane.Attach and dataplane.Detach; and it
 // makes one segment's calls of Sync, Add and Delete one at a time, in the
 // order of the changes they follow, since each writes what it was given.
 package overlay
@@ -85,7 +87,7 @@ type Segment struct {
 // Ensure is idempotent: what exists is kept, and only what is missing is
 // added. A VXLAN device of that name with other settings (VNI, VTEP, port,
 // underlay device, learning or proxy) is an error, and is left as it is:
-// Remove it, once its containers are gone, to set it up anew. So is a VTEP
+// delete it, once its containers are gone, to set it up anew. So is a VTEP
 // address that is not this host's, before anything is created. If a later
 // step fails, Ensure removes what this call created.
 func Ensure(s Segment) (_ dataplane.Bridge, err error) {
@@ -156,38 +158,6 @@ func Ensure(s Segment) (_ dataplane.Bridge, err error) {
 	}
 	b.MTU = vx.MTU
 	return b, nil
-}
-
-// Remove deletes segment vni's VXLAN device, with its forwarding and
-// neighbour entries, and its bridge. Call it when the segment's last
-// container on this host has gone (dataplane.Detach reports the bridge
-// Empty): a container still attached would lose its network. Links that
-// are missing, or of that name but of another kind, are left alone.
-func Remove(vni uint32) error {
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("open netlink socket: %w", err)
-	}
-	defer h.Close()
-	for _, l := range []struct{ name, kind string }{
-		{VXLANName(vni), "vxlan"},
-		{BridgeName(vni), "bridge"},
-	} {
-		link, err := h.LinkByName(l.name)
-		if isNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("look up %s: %w", l.name, err)
-		}
-		if link.Type() != l.kind {
-			continue
-		}
-		if err := h.LinkDel(link); err != nil && !isNotFound(err) {
-			return fmt.Errorf("delete %s: %w", l.name, err)
-		}
-	}
-	return nil
 }
 
 func (s Segment) validate() error {

@@ -537,21 +537,29 @@ func TestEnsure(t *testing.T) {
 		})
 	}
 
-	t.Run("remove", func(t *testing.T) {
+	t.Run("detach of the last container", func(t *testing.T) {
+		b, err := hst.ensure(t, hst.segment())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// No container is attached: Detach of one that is gone removes
+		// the bridge with its uplink, the VXLAN device, and again finds
+		// nothing to remove.
+		gone := dataplane.Attachment{HostIfName: dataplane.HostIfName("gone")}
 		for i := range 2 {
-			var err error
-			nstest.Do(t, hst.ns, func() { err = Remove(testVNI) })
-			if err != nil {
-				t.Fatalf("Remove #%d: %v", i+1, err)
+			var d dataplane.Detached
+			nstest.Do(t, hst.ns, func() { d, err = dataplane.Detach(b, gone) })
+			if err != nil || !d.BridgeGone {
+				t.Fatalf("Detach #%d = %+v, %v; want the bridge gone", i+1, d, err)
 			}
 		}
 		for _, name := range []string{BridgeName(testVNI), VXLANName(testVNI)} {
 			if lookup(t, hst.h, name) != nil {
-				t.Errorf("%s left after Remove", name)
+				t.Errorf("%s left after Detach", name)
 			}
 		}
 		if lookup(t, hst.h, "foreign") == nil {
-			t.Errorf("Remove deleted another VXLAN device")
+			t.Errorf("Detach deleted another VXLAN device")
 		}
 	})
 }
