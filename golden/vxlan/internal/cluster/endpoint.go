@@ -216,6 +216,26 @@ func (c *Cluster) Detach(ctx context.Context, network, host, key string) error {
 	return fmt.Errorf("detach %s: %w", k, ErrContention)
 }
 
+// Endpoint returns the endpoint key of host on network, and whether there
+// is one.
+func (c *Cluster) Endpoint(ctx context.Context, network, host, key string) (Endpoint, bool, error) {
+	if err := checkName("network", network); err != nil {
+		return Endpoint{}, false, err
+	}
+	if err := checkName("host", host); err != nil {
+		return Endpoint{}, false, err
+	}
+	resp, err := c.client.Get(ctx, c.key("endpoints", network, host, key))
+	if err != nil {
+		return Endpoint{}, false, fmt.Errorf("read endpoint %s of %s on %s: %w", key, host, network, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return Endpoint{}, false, nil
+	}
+	ep, err := decode[Endpoint](resp.Kvs[0])
+	return ep, err == nil, err
+}
+
 // Endpoints returns the endpoints of network on every host, and the
 // revision of etcd that they are at, for Watch.
 func (c *Cluster) Endpoints(ctx context.Context, network string) ([]Endpoint, int64, error) {

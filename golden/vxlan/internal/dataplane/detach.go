@@ -68,16 +68,19 @@ func deleteBridgeIfUnused(h *netlink.Handle, b Bridge) (Detached, error) {
 		return Detached{}, fmt.Errorf("list the ports of bridge %s: %w", b.Name, err)
 	}
 	d := Detached{Empty: ours == 0}
+	// The uplink goes with the bridge: as its port, or without a master,
+	// as a setup killed between creating it and adding it to the bridge
+	// left it. A port of another bridge is not this one's.
 	uplink, err := h.LinkByName(b.Uplink)
 	switch {
 	case b.Uplink == "" || isNotFound(err):
 		uplink = nil
 	case err != nil:
 		return Detached{}, fmt.Errorf("look up %s: %w", b.Uplink, err)
-	case uplink.Attrs().MasterIndex != link.Attrs().Index:
-		uplink = nil
-	default:
+	case uplink.Attrs().MasterIndex == link.Attrs().Index:
 		others--
+	case uplink.Attrs().MasterIndex != 0:
+		uplink = nil
 	}
 	if ours+others > 0 || !ownedBy(link, b) {
 		return d, nil

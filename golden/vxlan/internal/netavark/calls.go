@@ -270,8 +270,10 @@ func attach(ctx context.Context, h host, s *driver.Session, seg *segment, c driv
 // Teardown detaches the container on this host, and removes its record
 // and addresses from the cluster; with the network's last container on
 // this host go the bridge and VXLAN device. It succeeds when there is
-// nothing to remove, and when etcd is out of reach it still removes the
-// links, and says that the record stays until the host's lease expires.
+// nothing to remove. The container's addresses, which its published ports
+// are withdrawn by, are those of its record: netavark sends none, since
+// the plugin gave them. When etcd is out of reach it still removes the
+// links, and says that the record, and the ports, stay until it runs again.
 func (p *Plugin) Teardown(ctx context.Context, netns string, req protocol.NetworkPluginExec) error {
 	seg, err := parseSegment(req.Network)
 	if err != nil {
@@ -283,19 +285,30 @@ func (p *Plugin) Teardown(ctx context.Context, netns string, req protocol.Networ
 	if err != nil {
 		return err
 	}
+	cl, etcdErr := cluster.Open(ctx, cfg.Cluster())
+	if etcdErr == nil {
+		defer cl.Close()
+		var ep cluster.Endpoint
+		var found bool
+		ep, found, etcdErr = cl.Endpoint(ctx, req.Network.Name, cfg.Host, endpointKey(req))
+		if found {
+			req.NetworkOptions.StaticIPs = nil
+			for _, a := range ep.Addresses {
+				req.NetworkOptions.StaticIPs = append(req.NetworkOptions.StaticIPs, a.Addr())
+			}
+		}
+	}
 	c := detachment(seg.network, netns, req)
 	err = p.Driver.Locked(seg.Bridge.Name, func(s *driver.Session) error { return s.Detach(seg.Network, c) })
 	if err != nil {
 		return fmt.Errorf("teardown %s on network %s: %w", req.ContainerName, req.Network.Name, err)
 	}
-	cl, err := cluster.Open(ctx, cfg.Cluster())
-	if err == nil {
-		defer cl.Close()
-		err = cl.Detach(ctx, req.Network.Name, cfg.Host, endpointKey(req))
+	if etcdErr == nil {
+		etcdErr = cl.Detach(ctx, req.Network.Name, cfg.Host, endpointKey(req))
 	}
-	if err != nil {
-		return fmt.Errorf("teardown %s on network %s: its links are removed, but not its record in etcd, which stays until this host's lease expires or teardown runs again: %w",
-			req.ContainerName, req.Network.Name, err)
+	if etcdErr != nil {
+		return fmt.Errorf("teardown %s on network %s: its links are removed, but not its record in etcd or its published ports, which stay until teardown runs again (or the record until this host's lease expires): %w",
+			req.ContainerName, req.Network.Name, etcdErr)
 	}
 	p.log.Info("detached", "container", req.ContainerName, "network", req.Network.Name)
 	return nil
