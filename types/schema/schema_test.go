@@ -753,7 +753,9 @@ func TestManifestSchema(t *testing.T) {
 		if err := validate(s, b); err != nil {
 			t.Errorf("%s: %v", p, err)
 		}
-		good = b
+		if filepath.Base(filepath.Dir(p)) == "bridge" {
+			good = b
+		}
 	}
 	for _, tt := range []struct{ name, old, new string }{
 		{"unknown key", `"format": 1,`, `"format": 1, "extra": true,`},
