@@ -32,6 +32,7 @@ import (
 	"example.com/demo/internal/dataplane"
 	"example.com/demo/internal/overlay"
 
+	"github.com/vishvananda/netlink"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -231,17 +232,24 @@ var errNoDevice = errors.New("no VXLAN device")
 // device that the plugin creates after the check is programmed by the
 // plugin from a read of etcd later than the change the agent passes over.
 func (a *Agent) locked(vni uint32, fn func() error) error {
-	if _, err := net.InterfaceByName(overlay.VXLANName(vni)); err != nil {
+	if !hasDevice(vni) {
 		return errNoDevice
 	}
 	return dataplane.Locked(a.LockDir, overlay.BridgeName(vni), func(l *dataplane.FileLock) error {
-		if _, err := net.InterfaceByName(overlay.VXLANName(vni)); err != nil {
+		if !hasDevice(vni) {
 			// The plugin removed it, and its bridge, meanwhile.
 			l.RemoveOnUnlock()
 			return errNoDevice
 		}
 		return fn()
 	})
+}
+
+// hasDevice reports whether this host has segment vni's VXLAN device: one
+// request for that link, where the net package would list every link.
+func hasDevice(vni uint32) bool {
+	_, err := netlink.LinkByName(overlay.VXLANName(vni))
+	return err == nil
 }
 
 // Peers returns endpoints as the entries of a VXLAN device. An endpoint

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -116,6 +117,8 @@ func Add(vni uint32, p Peer) error {
 // addresses that still give its MAC, so that a Delete that comes after the
 // Add of a container that took over an address keeps that one. Entries
 // that are gone already, and the device itself being gone, are not errors.
+// It reads only p's entries, not the device's table: its cost does not
+// grow with the segment.
 func Delete(vni uint32, p Peer) error {
 	h, vx, err := openVXLAN(vni)
 	if isNotFound(err) {
@@ -129,19 +132,18 @@ func Delete(vni uint32, p Peer) error {
 	if err != nil {
 		return err
 	}
-	fdb, neighs, err := current(h, vx)
-	if err != nil {
-		return err
-	}
 	for k := range want.fdb {
-		if n, ok := fdb[k]; ok {
-			if err := deleteFDB(h, n); err != nil {
-				return err
-			}
+		n := netlink.Neigh{LinkIndex: vx.Index, HardwareAddr: net.HardwareAddr(k.mac[:]), IP: k.vtep.AsSlice()}
+		if err := deleteFDB(h, n); err != nil {
+			return err
 		}
 	}
-	for ip, mac := range want.neighs {
-		if neighs[ip] == mac {
+	for ip, m := range want.neighs {
+		owner, found, err := neighMAC(vx, ip)
+		if err != nil {
+			return err
+		}
+		if found && owner == m {
 			if err := deleteNeigh(h, vx, ip); err != nil {
 				return err
 			}
@@ -347,4 +349,30 @@ func family(ip netip.Addr) int {
 		return unix.AF_INET
 	}
 	return unix.AF_INET6
+}
+
+// neighMAC returns the MAC of the permanent neighbour entry of ip on vx,
+// and whether there is one, with one request for that entry alone (in the
+// calling thread's network namespace, as h's).
+func neighMAC(vx *netlink.Vxlan, ip netip.Addr) (mac, bool, error) {
+	req := nl.NewNetlinkRequest(unix.RTM_GETNEIGH, 0)
+	req.AddData(&netlink.Ndmsg{Family: uint8(family(ip)), Index: uint32(vx.Index)})
+	req.AddData(nl.NewRtAttr(unix.NDA_DST, ip.AsSlice()))
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWNEIGH)
+	if errors.Is(err, unix.ENOENT) {
+		return mac{}, false, nil
+	}
+	if err != nil {
+		return mac{}, false, fmt.Errorf("%s: read neighbour %s: %w", vx.Name, ip, err)
+	}
+	for _, m := range msgs {
+		n, err := netlink.NeighDeserialize(m)
+		if err != nil {
+			return mac{}, false, fmt.Errorf("%s: read neighbour %s: %w", vx.Name, ip, err)
+		}
+		if n.LinkIndex == vx.Index && n.State&netlink.NUD_PERMANENT != 0 && len(n.HardwareAddr) == 6 {
+			return mac(n.HardwareAddr), true, nil
+		}
+	}
+	return mac{}, false, nil
 }
