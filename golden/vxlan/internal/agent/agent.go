@@ -1,5 +1,5 @@
 // Package agent is the daemon that runs on every host of the cluster
-// (demo agent): it keeps the host registered in etcd, and the VXLAN
+// (demo-agent): it keeps the host registered in etcd, and the VXLAN
 // devices of the host's networks in step with the containers of the other
 // hosts.
 //
@@ -13,6 +13,11 @@
 // reads every endpoint again and makes each device's entries equal to them
 // before it watches on, so that nothing it missed stays wrong.
 //
+// The agent also answers the plugin's calls (package agentapi) on its unix
+// socket, from the moment it has registered the host until it stops: the
+// plugin does not reach etcd itself, and the agent records the host's
+// endpoints for it, with the host's name, VTEP and lease (server.go).
+//
 // The host's lease is the agent's: the host's endpoints are written with
 // it, and the agent keeps it alive. If the host goes down, its lease
 // expires and its endpoints disappear from the cluster, and so from every
@@ -24,11 +29,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"example.com/demo/internal/cluster"
+	"example.com/demo/internal/config"
 	"example.com/demo/internal/dataplane"
 	"example.com/demo/internal/overlay"
 
@@ -56,6 +62,13 @@ type Agent struct {
 	LockDir string
 	// Log gets what the agent does, and its failures.
 	Log *slog.Logger
+	// Socket is the unix socket where the agent serves the plugin's
+	// calls (agentapi); empty serves none.
+	Socket string
+
+	// lease is the host's lease, for the plugin's endpoints; 0 until
+	// the host is registered.
+	lease atomic.Int64
 
 	// vnis caches the networks' VNIs by name.
 	vnis map[string]uint32
@@ -66,13 +79,21 @@ type Agent struct {
 }
 
 // Run registers the host and follows the cluster until ctx ends, then
-// returns nil. It returns an error only for a configuration that cannot
-// work: etcd out of reach, or a lease lost, are retried.
+// returns nil. Once the host is registered, it serves the plugin's calls
+// on Socket, until it returns. It returns an error only for a
+// configuration that cannot work (a socket it cannot serve): etcd out of
+// reach, or a lease lost, are retried.
 func (a *Agent) Run(ctx context.Context) error {
 	ttl := a.TTL
 	if ttl == 0 {
 		ttl = DefaultTTL
 	}
+	var srv *server
+	defer func() {
+		if srv != nil {
+			srv.close()
+		}
+	}()
 	for ctx.Err() == nil {
 		lease, err := a.Cluster.RegisterHost(ctx, a.Host, a.VTEP, ttl)
 		if err != nil {
@@ -80,7 +101,14 @@ func (a *Agent) Run(ctx context.Context) error {
 			sleep(ctx, retry)
 			continue
 		}
+		a.lease.Store(int64(lease))
 		a.Log.Info("registered", "host", a.Host, "vtep", a.VTEP, "lease", fmt.Sprintf("%x", int64(lease)))
+		if srv == nil && a.Socket != "" {
+			if srv, err = a.serve(); err != nil {
+				return err
+			}
+			a.Log.Info("serving", "socket", a.Socket)
+		}
 		err = a.follow(ctx, lease)
 		if ctx.Err() != nil {
 			break
@@ -142,7 +170,7 @@ func (a *Agent) Reconcile(ctx context.Context) (int64, error) {
 	var errs []error
 	synced := 0
 	for _, n := range networks {
-		err := a.locked(n.VNI, func() error { return overlay.Sync(n.VNI, Peers(byNetwork[n.Name])) })
+		err := a.locked(n.VNI, func() error { return overlay.Sync(n.VNI, overlay.Peers(byNetwork[n.Name])) })
 		if errors.Is(err, errNoDevice) {
 			continue
 		}
@@ -192,7 +220,7 @@ func (a *Agent) apply(ctx context.Context, ev cluster.Event) error {
 		ep = a.known[key]
 		delete(a.known, key)
 	}
-	peers := Peers([]cluster.Endpoint{ep})
+	peers := overlay.Peers([]cluster.Endpoint{ep})
 	if len(peers) == 0 {
 		return nil
 	}
@@ -252,22 +280,9 @@ func hasDevice(vni uint32) bool {
 	return err == nil
 }
 
-// Peers returns endpoints as the entries of a VXLAN device. An endpoint
-// whose MAC does not parse is left out: it cannot be reached.
-func Peers(eps []cluster.Endpoint) []overlay.Peer {
-	out := make([]overlay.Peer, 0, len(eps))
-	for _, ep := range eps {
-		mac, err := net.ParseMAC(ep.MAC)
-		if err != nil {
-			continue
-		}
-		p := overlay.Peer{MAC: mac, VTEP: ep.VTEP}
-		for _, addr := range ep.Addresses {
-			p.Addresses = append(p.Addresses, addr.Addr())
-		}
-		out = append(out, p)
-	}
-	return out
+// ClusterConfig is how package cluster reaches the etcd of cfg.
+func ClusterConfig(cfg config.Config) cluster.Config {
+	return cluster.Config{Endpoints: cfg.Etcd.Endpoints, CACert: cfg.Etcd.CACert, Cert: cfg.Etcd.Cert, Key: cfg.Etcd.Key}
 }
 
 // id identifies an endpoint in the cluster.

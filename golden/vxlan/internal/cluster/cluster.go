@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"example.com/demo/internal/agentapi"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -46,7 +47,7 @@ const DefaultDialTimeout = 2 * time.Second
 // theirs.
 const (
 	DefaultVNIMin = 4096
-	DefaultVNIMax = 1<<24 - 1
+	DefaultVNIMax = agentapi.MaxVNI
 )
 
 // attempts bounds how often a transaction is computed again after losing
@@ -95,6 +96,7 @@ type Config struct {
 // Cluster is a connection to the cluster's state in etcd.
 type Cluster struct {
 	client *clientv3.Client
+	etcd   []string
 	prefix string
 	vniMin uint32
 	vniMax uint32
@@ -107,7 +109,7 @@ func Open(ctx context.Context, cfg Config) (*Cluster, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, fmt.Errorf("%w: demo keeps its networks in etcd and needs to reach it; pass --etcd-endpoints http://HOST:2379, or write \"etcd\": {\"endpoints\": [...]} in its configuration file", ErrNoEtcd)
 	}
-	c := &Cluster{prefix: cfg.Prefix, vniMin: cfg.VNIMin, vniMax: cfg.VNIMax}
+	c := &Cluster{etcd: cfg.Endpoints, prefix: cfg.Prefix, vniMin: cfg.VNIMin, vniMax: cfg.VNIMax}
 	if c.prefix == "" {
 		c.prefix = DefaultPrefix
 	}
@@ -156,6 +158,9 @@ func Open(ctx context.Context, cfg Config) (*Cluster, error) {
 	c.client = client
 	return c, nil
 }
+
+// Etcd returns etcd's endpoints, comma-separated, for messages.
+func (c *Cluster) Etcd() string { return strings.Join(c.etcd, ",") }
 
 // Close closes the connection to etcd.
 func (c *Cluster) Close() error {

@@ -8,23 +8,15 @@ import (
 	"net/netip"
 	"strings"
 
+	"example.com/demo/internal/agentapi"
+
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Endpoint is a container's interface on a network: what the other hosts
-// need to reach it.
-type Endpoint struct {
-	Network string `json:"network"`
-	Host    string `json:"host"`
-	// Key names the endpoint on its host: the container's ID and the
-	// interface's name, for example.
-	Key string `json:"key"`
-	// VTEP is the host's underlay address.
-	VTEP      netip.Addr     `json:"vtep"`
-	MAC       string         `json:"mac,omitempty"`
-	Addresses []netip.Prefix `json:"addresses,omitempty"`
-}
+// need to reach it. Its definition is agentapi's, which the plugin shares.
+type Endpoint = agentapi.Endpoint
 
 // Attach records the endpoint that spec describes and gives it its
 // addresses: those of spec.Addresses, which must be free and in subnets of

@@ -4,33 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+
+	"example.com/demo/internal/agentapi"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Network is a network of the cluster: one VXLAN segment, the same on
-// every host.
-type Network struct {
-	Name string `json:"name"`
-	// ID is netavark's network ID.
-	ID string `json:"id,omitempty"`
-	// VNI is the VXLAN network identifier, unique in the cluster.
-	VNI     uint32            `json:"vni"`
-	Subnets []Subnet          `json:"subnets,omitempty"`
-	Options map[string]string `json:"options,omitempty"`
-}
+// every host. Its definition is agentapi's, which the plugin shares.
+type Network = agentapi.Network
 
 // Subnet is a subnet of a network, which no other network of the cluster
 // overlaps.
-type Subnet struct {
-	Prefix netip.Prefix `json:"prefix"`
-	// Gateway is never given to an endpoint; the zero Addr is no gateway.
-	Gateway netip.Addr `json:"gateway,omitzero"`
-}
+type Subnet = agentapi.Subnet
 
 // CreateNetwork creates the network that spec describes and returns it
 // with its VNI: spec.VNI if not 0, which no other network may have, else

@@ -2,6 +2,8 @@
 // etcd is, and the name and VXLAN tunnel endpoint (VTEP) of this host. The
 // plugin, which netavark runs for each container, reads it from a file; the
 // agent reads the same file, and its flags override what the file says.
+// The plugin does not reach etcd: it calls the agent, on the agent's unix
+// socket (AgentSocket).
 package config
 
 import (
@@ -13,7 +15,7 @@ import (
 	"net/netip"
 	"os"
 
-	"example.com/demo/internal/cluster"
+	"example.com/demo/internal/agentapi"
 	"example.com/demo/internal/driver"
 )
 
@@ -42,6 +44,10 @@ type Config struct {
 	// the agent share; empty is driver.DefaultLockDir. Hosts that share a
 	// file system, as the tests' hosts do, need one each.
 	LockDir string `json:"lock_dir,omitempty"`
+	// AgentSocket is the unix socket where the agent serves the plugin's
+	// calls; empty is agentapi.DefaultSocket. Hosts that share a file
+	// system, as the tests' hosts do, need one each.
+	AgentSocket string `json:"agent_socket,omitempty"`
 }
 
 // Etcd says how to reach etcd.
@@ -92,8 +98,8 @@ func Load(path string) (Config, error) {
 	return c, nil
 }
 
-// Complete fills in the host name and the lock dir, and checks c: etcd endpoints and a VTEP
-// are required.
+// Complete fills in the host name, the lock dir and the agent's socket,
+// and checks c for the agent: etcd endpoints and a VTEP are required.
 func (c *Config) Complete() error {
 	if len(c.Etcd.Endpoints) == 0 {
 		return fmt.Errorf("no etcd endpoints: demo keeps its networks in etcd; give them (--etcd-endpoints, or \"etcd\": {\"endpoints\": [...]} in %s)", Path())
@@ -101,11 +107,8 @@ func (c *Config) Complete() error {
 	if (c.Etcd.Cert == "") != (c.Etcd.Key == "") {
 		return errors.New("etcd client certificate and key go together: give both or neither")
 	}
-	if !c.VTEP.IsValid() {
-		return fmt.Errorf("no VTEP address: give this host's underlay address (--vtep, or \"vtep\" in %s)", Path())
-	}
-	if c.LockDir == "" {
-		c.LockDir = driver.DefaultLockDir
+	if err := c.CompleteLocal(); err != nil {
+		return err
 	}
 	if c.Host == "" {
 		h, err := os.Hostname()
@@ -117,7 +120,18 @@ func (c *Config) Complete() error {
 	return nil
 }
 
-// Cluster is how package cluster reaches etcd.
-func (c Config) Cluster() cluster.Config {
-	return cluster.Config{Endpoints: c.Etcd.Endpoints, CACert: c.Etcd.CACert, Cert: c.Etcd.Cert, Key: c.Etcd.Key}
+// CompleteLocal fills in the lock dir and the agent's socket, and checks
+// c for the plugin, which needs this host's VTEP but not etcd, which it
+// reaches through the agent.
+func (c *Config) CompleteLocal() error {
+	if !c.VTEP.IsValid() {
+		return fmt.Errorf("no VTEP address: give this host's underlay address (--vtep, or \"vtep\" in %s)", Path())
+	}
+	if c.LockDir == "" {
+		c.LockDir = driver.DefaultLockDir
+	}
+	if c.AgentSocket == "" {
+		c.AgentSocket = agentapi.DefaultSocket
+	}
+	return nil
 }

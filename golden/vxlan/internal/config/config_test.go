@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"example.com/demo/internal/agentapi"
 	"example.com/demo/internal/driver"
 )
 
@@ -37,7 +38,8 @@ func TestLoad(t *testing.T) {
 	if err := c.Complete(); err != nil {
 		t.Fatal(err)
 	}
-	if c.Host == "" || c.LockDir != driver.DefaultLockDir || c.VTEP.String() != "192.0.2.11" || c.Cluster().Endpoints[0] != "http://192.0.2.1:2379" {
+	if c.Host == "" || c.LockDir != driver.DefaultLockDir || c.VTEP.String() != "192.0.2.11" || c.Etcd.Endpoints[0] != "http://192.0.2.1:2379" ||
+		c.AgentSocket != agentapi.DefaultSocket {
 		t.Errorf("completed example: %+v", c)
 	}
 
@@ -53,5 +55,11 @@ func TestLoad(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want an error containing %q", doc, err, want)
 		}
+	}
+
+	// The plugin needs no etcd: it calls the agent.
+	c = Config{VTEP: c.VTEP}
+	if err := c.CompleteLocal(); err != nil || c.AgentSocket != agentapi.DefaultSocket || c.LockDir != driver.DefaultLockDir {
+		t.Errorf("CompleteLocal: %v, %+v", err, c)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 type Server struct {
 	etcd   *embed.Etcd
 	client url.URL
+	close  sync.Once
 }
 
 // Run starts etcd on ip ("127.0.0.1" for loopback; an underlay address of
@@ -108,8 +110,8 @@ func Start(t testing.TB, ip string) *Server {
 	return s
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.etcd.Close() }
+// Close stops the server; closing it again does nothing.
+func (s *Server) Close() { s.close.Do(s.etcd.Close) }
 
 // Endpoints returns the URLs that clients reach the server at.
 func (s *Server) Endpoints() []string {

@@ -12,8 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"example.com/demo/internal/agent"
-	"example.com/demo/internal/cluster"
+	"example.com/demo/internal/agentapi"
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/dataplane"
 	"example.com/demo/internal/driver"
@@ -26,14 +25,15 @@ import (
 // is the option by which setup and teardown know the network's segment.
 const OptVNI = "vni"
 
-// callTimeout bounds a call's work with etcd: netavark waits for the
-// plugin without a deadline of its own.
+// callTimeout bounds a call's work with the agent, and the agent's with
+// etcd: netavark waits for the plugin without a deadline of its own.
 const callTimeout = 30 * time.Second
 
-// host is this host's configuration and its connection to the cluster.
+// host is this host's configuration and its agent, which holds the
+// connection to the cluster.
 type host struct {
 	config.Config
-	cluster *cluster.Cluster
+	agent *agentapi.Client
 }
 
 // configure reads this host's configuration, and points the driver at its
@@ -43,7 +43,7 @@ func (p *Plugin) configure() (config.Config, error) {
 	if err != nil {
 		return config.Config{}, err
 	}
-	if err := cfg.Complete(); err != nil {
+	if err := cfg.CompleteLocal(); err != nil {
 		return config.Config{}, err
 	}
 	if cfg.LockDir != p.Driver.LockDir {
@@ -52,17 +52,14 @@ func (p *Plugin) configure() (config.Config, error) {
 	return cfg, nil
 }
 
-// open reads this host's configuration and connects to etcd.
-func (p *Plugin) open(ctx context.Context) (host, error) {
+// open reads this host's configuration and returns it with a client of
+// its agent. Close the client when done.
+func (p *Plugin) open() (host, error) {
 	cfg, err := p.configure()
 	if err != nil {
 		return host{}, err
 	}
-	c, err := cluster.Open(ctx, cfg.Cluster())
-	if err != nil {
-		return host{}, err
-	}
-	return host{Config: cfg, cluster: c}, nil
+	return host{Config: cfg, agent: agentapi.NewClient(cfg.AgentSocket)}, nil
 }
 
 // Create records the network in the cluster: it takes a VNI that no other
@@ -77,12 +74,12 @@ func (p *Plugin) Create(ctx context.Context, network protocol.Network) (protocol
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	h, err := p.open(ctx)
+	h, err := p.open()
 	if err != nil {
 		return protocol.Network{}, err
 	}
-	defer h.cluster.Close()
-	created, err := h.cluster.CreateNetwork(ctx, spec)
+	defer h.agent.Close()
+	created, err := h.agent.CreateNetwork(ctx, spec)
 	if err != nil {
 		return protocol.Network{}, err
 	}
@@ -90,31 +87,31 @@ func (p *Plugin) Create(ctx context.Context, network protocol.Network) (protocol
 }
 
 // prepare validates a network for create, which needs no system call and
-// no etcd, and returns it with a gateway for each subnet that has none, and
+// agent, and returns it with a gateway for each subnet that has none, and
 // the network to record in the cluster.
-func prepare(network protocol.Network) (protocol.Network, cluster.Network, error) {
+func prepare(network protocol.Network) (protocol.Network, agentapi.Network, error) {
 	if _, ok := network.Options[driver.OptBridge]; ok {
-		return protocol.Network{}, cluster.Network{}, fmt.Errorf("option %s is not supported: the bridge of a network is named after its VNI", driver.OptBridge)
+		return protocol.Network{}, agentapi.Network{}, fmt.Errorf("option %s is not supported: the bridge of a network is named after its VNI", driver.OptBridge)
 	}
 	vni, err := parseVNI(network.Options[OptVNI], false)
 	if err != nil {
-		return protocol.Network{}, cluster.Network{}, err
+		return protocol.Network{}, agentapi.Network{}, err
 	}
 	network.Options = maps.Clone(network.Options)
 	delete(network.Options, OptVNI)
 	if _, err := parseNetwork(network); err != nil {
-		return protocol.Network{}, cluster.Network{}, err
+		return protocol.Network{}, agentapi.Network{}, err
 	}
 	if len(network.Subnets) == 0 {
-		return protocol.Network{}, cluster.Network{}, errors.New("network has no subnet: give it one or more (podman network create --subnet), from which the plugin allocates the containers' addresses on every host")
+		return protocol.Network{}, agentapi.Network{}, errors.New("network has no subnet: give it one or more (podman network create --subnet), from which the plugin allocates the containers' addresses on every host")
 	}
 	network.Subnets = slices.Clone(network.Subnets)
-	spec := cluster.Network{Name: network.Name, ID: network.ID, VNI: vni}
+	spec := agentapi.Network{Name: network.Name, ID: network.ID, VNI: vni}
 	for i, s := range network.Subnets {
 		if !s.Gateway.IsValid() {
 			network.Subnets[i].Gateway = driver.FirstHost(s.Subnet.Prefix)
 		}
-		spec.Subnets = append(spec.Subnets, cluster.Subnet{Prefix: s.Subnet.Prefix, Gateway: network.Subnets[i].Gateway})
+		spec.Subnets = append(spec.Subnets, agentapi.Subnet{Prefix: s.Subnet.Prefix, Gateway: network.Subnets[i].Gateway})
 	}
 	return network, spec, nil
 }
@@ -165,16 +162,16 @@ func parseVNI(s string, required bool) (uint32, error) {
 		return 0, nil
 	}
 	vni, err := strconv.ParseUint(s, 10, 32)
-	if err != nil || vni == 0 || vni > cluster.DefaultVNIMax {
-		return 0, fmt.Errorf("invalid %s %q: want a number from 1 to %d", OptVNI, s, cluster.DefaultVNIMax)
+	if err != nil || vni == 0 || vni > agentapi.MaxVNI {
+		return 0, fmt.Errorf("invalid %s %q: want a number from 1 to %d", OptVNI, s, agentapi.MaxVNI)
 	}
 	return uint32(vni), nil
 }
 
 // Setup gives the container its addresses from the cluster and records it
-// there, then attaches it to the network's bridge on this host, which is
-// created, with its VXLAN device and the other hosts' containers, with
-// the network's first container here.
+// there, through this host's agent, then attaches it to the network's
+// bridge on this host, which is created, with its VXLAN device and the
+// other hosts' containers, with the network's first container here.
 func (p *Plugin) Setup(ctx context.Context, netns string, req protocol.NetworkPluginExec) (_ protocol.StatusBlock, err error) {
 	seg, err := parseSegment(req.Network)
 	if err != nil {
@@ -182,51 +179,34 @@ func (p *Plugin) Setup(ctx context.Context, netns string, req protocol.NetworkPl
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	h, err := p.open(ctx)
+	h, err := p.open()
 	if err != nil {
 		return protocol.StatusBlock{}, err
 	}
-	defer h.cluster.Close()
+	defer h.agent.Close()
 	// A VTEP that is not this host's fails before anything is recorded
 	// or locked: the other hosts would program an endpoint behind it.
 	if err := overlay.CheckVTEP(h.VTEP, h.Device); err != nil {
 		return protocol.StatusBlock{}, fmt.Errorf("%w (\"vtep\" in %s)", err, config.Path())
 	}
-	lease, err := h.cluster.HostLease(ctx, h.Host)
-	if err != nil {
-		return protocol.StatusBlock{}, err
-	}
 	mac := net.HardwareAddr(req.NetworkOptions.StaticMAC)
 	if len(mac) == 0 {
 		mac = endpointMAC(req)
 	}
-	spec := cluster.Endpoint{Network: req.Network.Name, Host: h.Host, Key: endpointKey(req), VTEP: h.VTEP, MAC: mac.String()}
+	spec := agentapi.AttachRequest{Network: req.Network.Name, Key: endpointKey(req), MAC: mac.String()}
 	for _, ip := range req.NetworkOptions.StaticIPs {
 		if i := seg.Subnet(ip); i >= 0 {
 			spec.Addresses = append(spec.Addresses, netip.PrefixFrom(ip, seg.Subnets[i].Prefix.Bits()))
 		}
 	}
-	ep, err := h.cluster.Attach(ctx, spec, lease)
-	if err != nil {
-		return protocol.StatusBlock{}, err
-	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, h.cluster.Detach(context.WithoutCancel(ctx), ep.Network, ep.Host, ep.Key))
-		}
-	}()
-	req.NetworkOptions.StaticIPs = nil
-	for _, a := range ep.Addresses {
-		req.NetworkOptions.StaticIPs = append(req.NetworkOptions.StaticIPs, a.Addr())
-	}
 	req.NetworkOptions.StaticMAC = protocol.HardwareAddr(mac)
-	c, err := container(seg.network, netns, req)
-	if err != nil {
-		return protocol.StatusBlock{}, err
-	}
-	var res dataplane.Result
+	var (
+		ep  agentapi.Endpoint
+		c   driver.Container
+		res dataplane.Result
+	)
 	err = p.Driver.Locked(seg.Bridge.Name, func(s *driver.Session) error {
-		res, err = attach(ctx, h, s, &seg, c)
+		ep, c, res, err = attach(ctx, h, s, &seg, netns, req, spec)
 		return err
 	})
 	if err != nil {
@@ -237,12 +217,24 @@ func (p *Plugin) Setup(ctx context.Context, netns string, req protocol.NetworkPl
 	return status(seg.network, res), nil
 }
 
-// attach attaches c to seg on this host, with the session of seg's bridge
-// held: the segment's bridge and VXLAN device, then c, then the other
-// hosts' endpoints of the network on the VXLAN device. If a step fails,
-// what it made is removed: the devices go with the network's last
-// container here, as in teardown.
-func attach(ctx context.Context, h host, s *driver.Session, seg *segment, c driver.Container) (dataplane.Result, error) {
+// attach attaches the container of req to seg on this host, with the
+// session of seg's bridge held: the segment's bridge and VXLAN device,
+// then the container's record in the cluster (spec), through the agent,
+// then the container, then the network's endpoints of the other hosts on
+// the VXLAN device. The agent reads those after the device exists, so that
+// a change after its read reaches the agent's watch with the device there,
+// and the agent, which takes this lock to apply it, applies it after this
+// Sync. If a step fails, what it made is removed: the record, and the
+// devices with the network's last container here, as in teardown.
+func attach(ctx context.Context, h host, s *driver.Session, seg *segment, netns string, req protocol.NetworkPluginExec, spec agentapi.AttachRequest) (agentapi.Endpoint, driver.Container, dataplane.Result, error) {
+	// bare is the container before it has addresses: to detach, it
+	// removes only what is the container's own, and the devices if the
+	// network has no other container here.
+	bare := detachment(seg.network, netns, req)
+	bare.Link.Addresses, bare.Ports = nil, nil
+	fail := func(err error, c driver.Container) (agentapi.Endpoint, driver.Container, dataplane.Result, error) {
+		return agentapi.Endpoint{}, driver.Container{}, dataplane.Result{}, errors.Join(err, s.Detach(seg.Network, c))
+	}
 	br, err := overlay.Ensure(overlay.Segment{
 		VNI: seg.vni, VTEP: h.VTEP, Device: h.Device, MTU: seg.Bridge.MTU,
 		Gateways: seg.Bridge.Gateways, Owner: seg.Bridge.Owner,
@@ -250,30 +242,46 @@ func attach(ctx context.Context, h host, s *driver.Session, seg *segment, c driv
 	if err != nil {
 		// Ensure removed what it made; Detach removes the bridge's lock
 		// file when there is no bridge.
-		return dataplane.Result{}, errors.Join(err, s.Detach(seg.Network, c))
+		return fail(err, bare)
 	}
 	br.Internal = seg.Bridge.Internal
 	seg.Bridge = br
+	att, err := h.agent.Attach(ctx, spec)
+	if err != nil {
+		return fail(err, bare)
+	}
+	ep := att.Endpoint
+	req.NetworkOptions.StaticIPs = nil
+	for _, a := range ep.Addresses {
+		req.NetworkOptions.StaticIPs = append(req.NetworkOptions.StaticIPs, a.Addr())
+	}
+	detach := func(err error) error {
+		return errors.Join(err, h.agent.Detach(context.WithoutCancel(ctx), ep.Network, ep.Key))
+	}
+	c, err := container(seg.network, netns, req)
+	if err != nil {
+		_, _, _, err = fail(err, bare)
+		return agentapi.Endpoint{}, driver.Container{}, dataplane.Result{}, detach(err)
+	}
 	res, err := s.Attach(seg.Network, c)
 	if err == nil {
-		var eps []cluster.Endpoint
-		if eps, _, err = h.cluster.Endpoints(ctx, seg.Name); err == nil {
-			err = overlay.Sync(seg.vni, agent.Peers(eps))
-		}
+		err = overlay.Sync(seg.vni, overlay.Peers(att.Endpoints))
 	}
 	if err != nil {
-		return dataplane.Result{}, errors.Join(err, s.Detach(seg.Network, c))
+		_, _, _, err = fail(err, c)
+		return agentapi.Endpoint{}, driver.Container{}, dataplane.Result{}, detach(err)
 	}
-	return res, nil
+	return ep, c, res, nil
 }
 
 // Teardown detaches the container on this host, and removes its record
-// and addresses from the cluster; with the network's last container on
-// this host go the bridge and VXLAN device. It succeeds when there is
-// nothing to remove. The container's addresses, which its published ports
-// are withdrawn by, are those of its record: netavark sends none, since
-// the plugin gave them. When etcd is out of reach it still removes the
-// links, and says that the record, and the ports, stay until it runs again.
+// and addresses from the cluster, through this host's agent; with the
+// network's last container on this host go the bridge and VXLAN device. It
+// succeeds when there is nothing to remove. The container's addresses,
+// which its published ports are withdrawn by, are those of its record:
+// netavark sends none, since the plugin gave them. When the agent or etcd
+// is out of reach it still removes the links, and says that the record,
+// and the ports, stay until it runs again.
 func (p *Plugin) Teardown(ctx context.Context, netns string, req protocol.NetworkPluginExec) error {
 	seg, err := parseSegment(req.Network)
 	if err != nil {
@@ -281,21 +289,16 @@ func (p *Plugin) Teardown(ctx context.Context, netns string, req protocol.Networ
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	cfg, err := p.configure()
+	h, err := p.open()
 	if err != nil {
 		return err
 	}
-	cl, etcdErr := cluster.Open(ctx, cfg.Cluster())
-	if etcdErr == nil {
-		defer cl.Close()
-		var ep cluster.Endpoint
-		var found bool
-		ep, found, etcdErr = cl.Endpoint(ctx, req.Network.Name, cfg.Host, endpointKey(req))
-		if found {
-			req.NetworkOptions.StaticIPs = nil
-			for _, a := range ep.Addresses {
-				req.NetworkOptions.StaticIPs = append(req.NetworkOptions.StaticIPs, a.Addr())
-			}
+	defer h.agent.Close()
+	ep, found, agentErr := h.agent.Endpoint(ctx, req.Network.Name, endpointKey(req))
+	if found {
+		req.NetworkOptions.StaticIPs = nil
+		for _, a := range ep.Addresses {
+			req.NetworkOptions.StaticIPs = append(req.NetworkOptions.StaticIPs, a.Addr())
 		}
 	}
 	c := detachment(seg.network, netns, req)
@@ -303,12 +306,12 @@ func (p *Plugin) Teardown(ctx context.Context, netns string, req protocol.Networ
 	if err != nil {
 		return fmt.Errorf("teardown %s on network %s: %w", req.ContainerName, req.Network.Name, err)
 	}
-	if etcdErr == nil {
-		etcdErr = cl.Detach(ctx, req.Network.Name, cfg.Host, endpointKey(req))
+	if agentErr == nil {
+		agentErr = h.agent.Detach(ctx, req.Network.Name, endpointKey(req))
 	}
-	if etcdErr != nil {
+	if agentErr != nil {
 		return fmt.Errorf("teardown %s on network %s: its links are removed, but not its record in etcd or its published ports, which stay until teardown runs again (or the record until this host's lease expires): %w",
-			req.ContainerName, req.Network.Name, etcdErr)
+			req.ContainerName, req.Network.Name, agentErr)
 	}
 	p.log.Info("detached", "container", req.ContainerName, "network", req.Network.Name)
 	return nil

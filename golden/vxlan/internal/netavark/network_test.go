@@ -3,6 +3,8 @@ package netavark
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"example.com/demo/internal/agent"
+	"example.com/demo/internal/cluster"
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/dataplane"
 	"example.com/demo/internal/driver"
@@ -48,18 +52,53 @@ func useConfig(t *testing.T, cfg config.Config) {
 	t.Setenv(config.PathEnv, path)
 }
 
-// withEtcd starts an etcd and points the plugin at it.
-func withEtcd(t *testing.T) {
+// withAgent starts an etcd, and an agent of host h1 on it that serves a
+// socket, and points the plugin at them. It returns the etcd server.
+func withAgent(t *testing.T) *etcdtest.Server {
 	t.Helper()
 	srv := etcdtest.Start(t, "127.0.0.1")
-	useConfig(t, config.Config{Etcd: config.Etcd{Endpoints: srv.Endpoints()}, Host: "h1", VTEP: netip.MustParseAddr("192.0.2.11")})
+	cfg := config.Config{Etcd: config.Etcd{Endpoints: srv.Endpoints()}, Host: "h1", VTEP: netip.MustParseAddr("192.0.2.11"),
+		LockDir: filepath.Join(t.TempDir(), "locks"), AgentSocket: filepath.Join(t.TempDir(), "agent.sock")}
+	c, err := cluster.Open(context.Background(), agent.ClusterConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &agent.Agent{Cluster: c, Host: cfg.Host, VTEP: cfg.VTEP, LockDir: cfg.LockDir, Socket: cfg.AgentSocket,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		c.Close()
+		if _, err := os.Stat(cfg.AgentSocket); err == nil {
+			t.Errorf("the agent left its socket %s", cfg.AgentSocket)
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if fi, err := os.Stat(cfg.AgentSocket); err == nil {
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("socket mode %v, want 0600", fi.Mode().Perm())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the agent does not serve after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	useConfig(t, cfg)
+	return srv
 }
 
 // TestCreate creates networks in a real etcd: each gets a VNI of its own,
 // its bridge is named after it, and podman is told to leave the addresses
 // to the plugin.
 func TestCreate(t *testing.T) {
-	withEtcd(t)
+	withAgent(t)
 	in := decodeNetwork(t, basic)
 	out, err := NewPlugin("test").Create(context.Background(), in)
 	if err != nil {
@@ -112,21 +151,25 @@ func TestCreate(t *testing.T) {
 	}
 }
 
-// TestCreateNeedsEtcd checks that the plugin says what it needs when it
-// has no etcd: no configuration, none in it, or one that does not answer.
-func TestCreateNeedsEtcd(t *testing.T) {
+// TestCreateNeedsAgent checks that the plugin says what it needs when it
+// has no configuration, no agent, or an agent whose etcd does not answer.
+func TestCreateNeedsAgent(t *testing.T) {
 	in := decodeNetwork(t, basic)
 	t.Setenv(config.PathEnv, filepath.Join(t.TempDir(), "missing.json"))
 	if _, err := NewPlugin("test").Create(context.Background(), in); err == nil || !strings.Contains(err.Error(), "no configuration at") {
 		t.Errorf("create without a configuration: %v", err)
 	}
-	useConfig(t, config.Config{VTEP: netip.MustParseAddr("192.0.2.11")})
-	if _, err := NewPlugin("test").Create(context.Background(), in); err == nil || !strings.Contains(err.Error(), "no etcd endpoints") {
-		t.Errorf("create without etcd endpoints: %v", err)
+	socket := filepath.Join(t.TempDir(), "agent.sock")
+	useConfig(t, config.Config{VTEP: netip.MustParseAddr("192.0.2.11"), AgentSocket: socket})
+	want := "no agent at " + socket + ": start demo-agent on this host"
+	if _, err := NewPlugin("test").Create(context.Background(), in); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("create without an agent: %v, want %q", err, want)
 	}
-	useConfig(t, config.Config{Etcd: config.Etcd{Endpoints: []string{"http://127.0.0.1:1"}}, VTEP: netip.MustParseAddr("192.0.2.11")})
+	srv := withAgent(t)
+	endpoint := srv.Endpoints()[0]
+	srv.Close()
 	start := time.Now()
-	if _, err := NewPlugin("test").Create(context.Background(), in); err == nil || !strings.Contains(err.Error(), "http://127.0.0.1:1 is unreachable") {
+	if _, err := NewPlugin("test").Create(context.Background(), in); err == nil || !strings.Contains(err.Error(), endpoint+" is unreachable") {
 		t.Errorf("create with etcd down: %v", err)
 	}
 	if d := time.Since(start); d > 10*time.Second {

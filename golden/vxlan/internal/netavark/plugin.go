@@ -9,8 +9,9 @@ import (
 )
 
 // Plugin is the Handler of the plugin: it translates netavark's calls
-// into the cluster's (package cluster, in etcd) and the driver's, on the
-// network's VXLAN segment (package overlay); calls.go has them.
+// into calls of this host's agent (package agentapi), which keeps the
+// cluster's state in etcd, and the driver's, on the network's VXLAN
+// segment (package overlay); calls.go has them.
 type Plugin struct {
 	version string
 	// Driver attaches and detaches the containers.

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 
+	"example.com/demo/internal/agentapi"
+
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -23,6 +25,24 @@ type Peer struct {
 	Addresses []netip.Addr
 	// VTEP is the underlay address of the container's host.
 	VTEP netip.Addr
+}
+
+// Peers returns the cluster's endpoints as the entries of a VXLAN device.
+// An endpoint whose MAC does not parse is left out: it cannot be reached.
+func Peers(eps []agentapi.Endpoint) []Peer {
+	out := make([]Peer, 0, len(eps))
+	for _, ep := range eps {
+		mac, err := net.ParseMAC(ep.MAC)
+		if err != nil {
+			continue
+		}
+		p := Peer{MAC: mac, VTEP: ep.VTEP}
+		for _, addr := range ep.Addresses {
+			p.Addresses = append(p.Addresses, addr.Addr())
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // Sync makes the remote entries of segment vni's VXLAN device exactly

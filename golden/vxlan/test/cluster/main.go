@@ -5,8 +5,9 @@
 //
 // It starts an etcd on a unix socket (etcd's own server, in this process,
 // with its data in a temporary directory), runs the agent for this host with
-// 127.0.0.1 as its VTEP, writes a configuration file for them and points
-// the command at it with DEMO_CONFIG, then runs the command and stops
+// 127.0.0.1 as its VTEP, serving the plugin on a socket in that directory,
+// writes a configuration file for them and points the command at it with
+// DEMO_CONFIG, then runs the command and stops
 // everything when it ends, with its exit status. `make conformance` runs
 // the protocol checker so, and it is a way to try the plugin on one
 // machine. A real cluster runs etcd on its own (see the README).
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string) (int, error) {
 		Host:    "local",
 		VTEP:    netip.MustParseAddr("127.0.0.1"),
 		LockDir: filepath.Join(dir, "locks"),
+		// The plugin calls the agent here.
+		AgentSocket: filepath.Join(dir, "agent.sock"),
 	}
 	path := filepath.Join(dir, "config.json")
 	b, err := json.Marshal(cfg)
@@ -80,13 +84,13 @@ func run(ctx context.Context, args []string) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	c, err := cluster.Open(ctx, cfg.Cluster())
+	c, err := cluster.Open(ctx, agent.ClusterConfig(cfg))
 	if err != nil {
 		return 1, err
 	}
 	defer c.Close()
 	a := &agent.Agent{Cluster: c, Host: cfg.Host, VTEP: cfg.VTEP, LockDir: cfg.LockDir,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Socket: cfg.AgentSocket, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	agentCtx, stopAgent := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- a.Run(agentCtx) }()
@@ -94,7 +98,7 @@ func run(ctx context.Context, args []string) (int, error) {
 		stopAgent()
 		<-done
 	}()
-	if err := registered(ctx, c, cfg.Host); err != nil {
+	if err := serving(cfg.AgentSocket, done); err != nil {
 		return 1, err
 	}
 
@@ -108,13 +112,22 @@ func run(ctx context.Context, args []string) (int, error) {
 	return 1, err
 }
 
-// registered waits until the agent has registered host.
-func registered(ctx context.Context, c *cluster.Cluster, host string) error {
+// serving waits until the agent, which has registered the host by then,
+// serves the plugin on socket.
+func serving(socket string, done <-chan error) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := c.HostLease(ctx, host)
-		if err == nil || time.Now().After(deadline) {
-			return err
+		c, err := net.Dial("unix", socket)
+		if err == nil {
+			return c.Close()
+		}
+		select {
+		case err := <-done:
+			return fmt.Errorf("the agent stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the agent does not serve %s after 10s: %w", socket, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

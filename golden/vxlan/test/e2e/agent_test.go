@@ -59,7 +59,9 @@ func TestAgentRestart(t *testing.T) {
 // TestHostLeaseExpiry crashes host C: its agent, with a lease of 2s, is
 // killed with SIGKILL, and nothing tears its container down. Within the
 // lease and 2 s, its container's endpoint and addresses are gone from
-// etcd, and its entries from the VXLAN devices of hosts A and B.
+// etcd, and its entries from the VXLAN devices of hosts A and B. When
+// host C comes back, with its agent, the container's teardown finds nothing
+// of it left in etcd.
 func TestHostLeaseExpiry(t *testing.T) {
 	const ttl = 2 * time.Second
 	w := newWorld(t, 3)
@@ -104,4 +106,8 @@ func TestHostLeaseExpiry(t *testing.T) {
 	}
 	t.Logf("%s's container gone from etcd and the other hosts %s after its agent died (lease %s)", c.name, time.Since(crashed).Round(time.Millisecond), ttl)
 	reach(t, ca, cb)
+
+	c.startAgent(t, ttl)
+	cc.teardown(t)
+	c.checkClean(t)
 }

@@ -556,7 +556,7 @@ func newSimCluster(t *testing.T, h *host, network string) *simCluster {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := cluster.Open(ctx, cfg.Cluster())
+	c, err := cluster.Open(ctx, agent.ClusterConfig(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

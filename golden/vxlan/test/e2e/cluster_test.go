@@ -65,6 +65,10 @@ type world struct {
 	// namespace, the test's.
 	underlay netlink.Link
 	ul       *netlink.Handle
+	// agents are the agents started, stopped at the world's cleanup:
+	// after the containers' teardowns, which call them.
+	mu     sync.Mutex
+	agents []func()
 }
 
 // newWorld starts etcd on the underlay and makes n hosts, h1 to hN, with
@@ -73,6 +77,14 @@ func newWorld(t *testing.T, n int) *world {
 	t.Helper()
 	nstest.RequireRoot(t)
 	w := &world{netavark: nstest.Netavark(t)}
+	// Registered first, this runs last.
+	t.Cleanup(func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, stop := range slices.Backward(w.agents) {
+			stop()
+		}
+	})
 	var err error
 	if w.nsenter, err = exec.LookPath("nsenter"); err != nil {
 		nstest.SkipOrFail(t, "no nsenter (util-linux): the agents and netavark run in the hosts' namespaces through it")
@@ -220,7 +232,8 @@ func (w *world) addHost(t *testing.T, i int) *host {
 // it, and returns its path.
 func (h *host) writeConfig(t *testing.T, edit func(*config.Config)) string {
 	t.Helper()
-	cfg := config.Config{Etcd: config.Etcd{Endpoints: h.w.endpoints}, Host: h.name, VTEP: h.vtep4, LockDir: h.lockDir}
+	cfg := config.Config{Etcd: config.Etcd{Endpoints: h.w.endpoints}, Host: h.name, VTEP: h.vtep4, LockDir: h.lockDir,
+		AgentSocket: h.socket()}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -238,6 +251,9 @@ func (h *host) writeConfig(t *testing.T, edit func(*config.Config)) string {
 	}
 	return f.Name()
 }
+
+// socket is where the host's agent serves the plugin.
+func (h *host) socket() string { return filepath.Join(h.dir, "agent.sock") }
 
 // state describes the host's namespace (nstest.Snapshot: links, addresses,
 // routes, nftables), less its link-local addresses, which the kernel adds
@@ -297,12 +313,12 @@ func (b *logBuffer) String() string {
 
 // startAgent starts the host's agent in its namespace, with a lease of ttl
 // and args added to its flags, and waits until it has registered the host
-// and reconciled its devices. It is stopped at cleanup, and its log shown
-// if the test failed.
+// and reconciled its devices. It is stopped at the world's cleanup, after
+// the containers' teardowns, and its log shown if the test failed.
 func (h *host) startAgent(t *testing.T, ttl time.Duration, args ...string) {
 	t.Helper()
 	a := &agentProc{log: &logBuffer{}, done: make(chan struct{})}
-	argv := append([]string{"--net=" + h.ns, pluginBin, "agent", "--config", h.config, "--ttl", ttl.String(), "--log-level", "debug"}, args...)
+	argv := append([]string{"--net=" + h.ns, agentBin, "--config", h.config, "--ttl", ttl.String(), "--log-level", "debug"}, args...)
 	a.cmd = exec.Command(h.w.nsenter, argv...)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	if err := a.cmd.Start(); err != nil {
@@ -313,12 +329,14 @@ func (h *host) startAgent(t *testing.T, ttl time.Duration, args ...string) {
 		close(a.done)
 	}()
 	h.agent = a
-	t.Cleanup(func() {
+	h.w.mu.Lock()
+	h.w.agents = append(h.w.agents, func() {
 		a.stop()
 		if t.Failed() {
 			t.Logf("log of an agent of %s:\n%s", h.name, a.log)
 		}
 	})
+	h.w.mu.Unlock()
 	deadline := time.After(10 * time.Second)
 	for !strings.Contains(a.log.String(), "msg=reconciled") {
 		select {

@@ -1,6 +1,6 @@
 // Package e2e runs demo as its users do, on a cluster of hosts: each host
 // is a network namespace on one underlay, with its own configuration file
-// and its agent (demo agent) running in it, and a real netavark runs the
+// and its agent (demo-agent) running in it, and a real netavark runs the
 // plugin there for containers, which are namespaces behind the host. The
 // cluster's state is in a real etcd, started in the test process; the
 // test's own namespace (nstest.Main's) plays the underlay's switch and
@@ -32,9 +32,10 @@ import (
 const driver = "demo"
 
 // pluginDir holds the plugin that TestMain builds, named after the driver,
-// for netavark's --plugin-directory; pluginBin is the plugin itself, which
-// is also the agent (demo agent).
-var pluginDir, pluginBin string
+// for netavark's --plugin-directory; pluginBin is the plugin itself, and
+// agentBin the agent (demo-agent), which is not in pluginDir: netavark
+// takes every executable there for a plugin.
+var pluginDir, pluginBin, agentBin string
 
 func TestMain(m *testing.M) {
 	os.Exit(nstest.Main(func() int { return runTests(m) }))
@@ -47,10 +48,13 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	pluginDir, pluginBin = dir, filepath.Join(dir, driver)
-	if err := nstest.Build(pluginBin, "../../cmd/"+driver); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	pluginDir, pluginBin = filepath.Join(dir, "plugins"), filepath.Join(dir, "plugins", driver)
+	agentBin = filepath.Join(dir, driver+"-agent")
+	for bin, pkg := range map[string]string{pluginBin: "../../cmd/" + driver, agentBin: "../../cmd/" + driver + "-agent"} {
+		if err := nstest.Build(bin, pkg); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
 	return m.Run()
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/nstest"
 	"example.com/demo/internal/protocol"
@@ -15,7 +18,7 @@ import (
 
 // TestErrors checks what the user reads when a call cannot work, and that
 // a failed call leaves nothing on the host and nothing in etcd: etcd out of
-// reach, a host without its agent, a VTEP that is not the host's, and a
+// the agent's reach, a host without its agent, a VTEP that is not the host's, and a
 // network whose subnets overlap another's.
 func TestErrors(t *testing.T) {
 	w := newWorld(t, 2)
@@ -45,26 +48,42 @@ func TestErrors(t *testing.T) {
 	}
 
 	t.Run("etcd unreachable", func(t *testing.T) {
-		endpoint := "http://" + closedPort(t, underlayV4)
-		bad := "DEMO_CONFIG=" + h1.writeConfig(t, func(c *config.Config) { c.Etcd.Endpoints = []string{endpoint} })
-		msg := failure(t, h1.create(t, nstest.UniqueName("net-"), []string{bad}, "10.44.0.0/24"))
+		// The agent of h1 has registered and serves; then h1 loses its
+		// route to etcd, and the agent's calls find no answer.
+		route := &netlink.Route{Dst: &net.IPNet{IP: net.ParseIP(underlayV4), Mask: net.CIDRMask(32, 32)}, Type: unix.RTN_BLACKHOLE}
+		if err := h1.nl.RouteAdd(route); err != nil {
+			t.Fatal(err)
+		}
+		routed := false
+		defer func() {
+			if !routed {
+				h1.nl.RouteDel(route)
+			}
+		}()
+		endpoint := w.endpoints[0]
+		msg := failure(t, h1.create(t, nstest.UniqueName("net-"), nil, "10.44.0.0/24"))
 		t.Log(msg)
 		if !strings.Contains(msg, endpoint) || !strings.Contains(msg, "unreachable") {
 			t.Errorf("create: %q does not say that etcd at %s is unreachable", msg, endpoint)
 		}
-		msg = failedSetup(t, h1, bad)
+		msg = failedSetup(t, h1)
 		t.Log(msg)
 		if !strings.Contains(msg, endpoint) || !strings.Contains(msg, "unreachable") {
 			t.Errorf("setup: %q does not say that etcd at %s is unreachable", msg, endpoint)
 		}
+		if err := h1.nl.RouteDel(route); err != nil {
+			t.Fatal(err)
+		}
+		routed = true
 		nothingLeft(t, h1)
 	})
 
 	t.Run("no agent", func(t *testing.T) {
 		msg := failedSetup(t, h2)
 		t.Log(msg)
-		if !strings.Contains(msg, "no agent registered for host "+h2.name) || !strings.Contains(msg, "start the demo agent") {
-			t.Errorf("setup on a host without its agent: %q does not say to start the agent", msg)
+		want := "no agent at " + h2.socket() + ": start demo-agent on this host"
+		if !strings.Contains(msg, want) {
+			t.Errorf("setup on a host without its agent: %q, want it to say %q", msg, want)
 		}
 		nothingLeft(t, h2)
 	})

@@ -56,6 +56,12 @@ func TestPackages(t *testing.T) {
 		checkFile(t, filepath.Join(root, "usr/share/doc", driver, "README.md"), 0o644)
 		checkFile(t, filepath.Join(root, "usr/share/doc", driver, "LICENSE"), 0o644)
 		checkFile(t, filepath.Join(root, "usr/lib/systemd/system", driver+"-agent.service"), 0o644)
+		checkFile(t, filepath.Join(root, "usr/bin", driver+"-agent"), 0o755)
+		// netavark takes every executable of its plugin directory for a
+		// plugin: the plugin is alone there.
+		if entries, err := os.ReadDir(pluginDir); err != nil || len(entries) != 1 {
+			t.Errorf("%s: %v, want the plugin alone", pluginDir, err)
+		}
 		checkInfo(t, plugin)
 
 		t.Run("unconfigured", func(t *testing.T) {
@@ -71,7 +77,8 @@ func TestPackages(t *testing.T) {
 		// rpm -qlp with each file's mode: the file list exactly, and the
 		// plugin executable.
 		got := run(t, rpmCmd, "-qp", "--queryformat", "[%{FILEMODES:perms} %{FILENAMES}\n]", rpm)
-		want := "-rw-r--r-- /usr/lib/systemd/system/" + driver + "-agent.service\n" +
+		want := "-rwxr-xr-x /usr/bin/" + driver + "-agent\n" +
+			"-rw-r--r-- /usr/lib/systemd/system/" + driver + "-agent.service\n" +
 			"-rwxr-xr-x /usr/libexec/netavark/" + driver + "\n" +
 			"-rw-r--r-- /usr/share/doc/" + driver + "/LICENSE\n" +
 			"-rw-r--r-- /usr/share/doc/" + driver + "/README.md\n"
@@ -105,7 +112,7 @@ func TestPackageVersion(t *testing.T) {
 }
 
 // TestSpec checks that rpm parses the spec file and that it packages the
-// plugin where the .rpm of make package has it.
+// plugin and the agent where the .rpm of make package has them.
 func TestSpec(t *testing.T) {
 	rpmspec := requireTool(t, "rpmspec")
 	spec := filepath.Join(projectDir, "packaging", driver+".spec")
@@ -116,8 +123,10 @@ func TestSpec(t *testing.T) {
 	// rpm macros said /usr/lib.
 	parsed := run(t, rpmspec, "--parse", "--define", "_libexecdir /usr/libexec", spec)
 	_, files, _ := strings.Cut(parsed, "\n%files\n")
-	if !slices.Contains(strings.Split(files, "\n"), "/usr/libexec/netavark/"+driver) {
-		t.Errorf("%%files of the spec does not list /usr/libexec/netavark/%s:\n%s", driver, files)
+	for _, f := range []string{"/usr/libexec/netavark/" + driver, "/usr/bin/" + driver + "-agent"} {
+		if !slices.Contains(strings.Split(files, "\n"), f) {
+			t.Errorf("%%files of the spec does not list %s:\n%s", f, files)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"time"
 
+	"example.com/demo/internal/agent"
 	"example.com/demo/internal/cluster"
 	"example.com/demo/internal/config"
 )
@@ -31,7 +32,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	c, err := cluster.Open(context.Background(), cfg.Cluster())
+	c, err := cluster.Open(context.Background(), agent.ClusterConfig(cfg))
 	if err != nil {
 		fail(err)
 	}

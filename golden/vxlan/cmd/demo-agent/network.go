@@ -9,16 +9,17 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"example.com/demo/internal/agent"
 	"example.com/demo/internal/cluster"
 )
 
-// runNetwork runs `demo network ls` or `demo network rm NAME...`, which
+// runNetwork runs `demo-agent network ls` or `demo-agent network rm NAME...`, which
 // list and remove the cluster's networks in etcd: podman network rm removes
 // a network from one host's podman only, and its record (its VNI and its
 // subnets, which no other network may take) stays until it is removed here.
 func runNetwork(ctx context.Context, args []string, stdout io.Writer) int {
-	fs := flag.NewFlagSet("demo network", flag.ContinueOnError)
-	usage(fs, "demo network ls [flags] | demo network rm [flags] NAME...", "Lists the cluster's networks, or removes networks that no container uses.")
+	fs := flag.NewFlagSet("demo-agent network", flag.ContinueOnError)
+	usage(fs, "demo-agent network ls [flags] | demo-agent network rm [flags] NAME...", "Lists the cluster's networks, or removes networks that no container uses.")
 	var etcd etcdFlags
 	etcd.register(fs)
 	if len(args) == 0 || (args[0] != "ls" && args[0] != "rm") {
@@ -35,12 +36,12 @@ func runNetwork(ctx context.Context, args []string, stdout io.Writer) int {
 	}
 	cfg, err := etcd.load()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo network:", err)
+		fmt.Fprintln(os.Stderr, "demo-agent network:", err)
 		return 2
 	}
-	c, err := cluster.Open(ctx, cfg.Cluster())
+	c, err := cluster.Open(ctx, agent.ClusterConfig(cfg))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo network:", err)
+		fmt.Fprintln(os.Stderr, "demo-agent network:", err)
 		return 1
 	}
 	defer c.Close()
@@ -54,7 +55,7 @@ func runNetwork(ctx context.Context, args []string, stdout io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo network:", err)
+		fmt.Fprintln(os.Stderr, "demo-agent network:", err)
 		return 1
 	}
 	return 0

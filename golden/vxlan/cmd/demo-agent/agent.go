@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"example.com/demo/internal/agent"
+	"example.com/demo/internal/agentapi"
 	"example.com/demo/internal/cluster"
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/driver"
@@ -61,8 +62,8 @@ func usage(fs *flag.FlagSet, synopsis, text string) {
 // returns the exit status: 2 for bad flags or configuration, 1 when it
 // cannot start.
 func runAgent(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("demo agent", flag.ContinueOnError)
-	usage(fs, "demo agent [flags]", "Keeps this host registered in the cluster, and its VXLAN devices in step with\nthe other hosts' containers. Flags override the configuration file.")
+	fs := flag.NewFlagSet("demo-agent", flag.ContinueOnError)
+	usage(fs, "demo-agent [flags]", "Keeps this host registered in the cluster, and its VXLAN devices in step with\nthe other hosts' containers, and serves the plugin's calls on its socket.\nFlags override the configuration file.")
 	var etcd etcdFlags
 	etcd.register(fs)
 	host := fs.String("host", "", "this host's name in the cluster (default: the host name)")
@@ -70,48 +71,49 @@ func runAgent(ctx context.Context, args []string) int {
 	device := fs.String("device", "", "the underlay interface (default: the one that holds --vtep)")
 	ttl := fs.Duration("ttl", agent.DefaultTTL, "lease of the host: how long its endpoints outlive it")
 	lockDir := fs.String("lock-dir", "", "the bridges' lock files, shared with the plugin (default: the configuration's, else "+driver.DefaultLockDir+")")
+	socket := fs.String("socket", "", "the unix socket where the plugin calls the agent (default: the configuration's, else "+agentapi.DefaultSocket+")")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "demo agent: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(os.Stderr, "demo-agent: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	cfg, err := etcd.load()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo agent:", err)
+		fmt.Fprintln(os.Stderr, "demo-agent:", err)
 		return 2
 	}
-	for dst, src := range map[*string]string{&cfg.Host: *host, &cfg.Device: *device, &cfg.LockDir: *lockDir} {
+	for dst, src := range map[*string]string{&cfg.Host: *host, &cfg.Device: *device, &cfg.LockDir: *lockDir, &cfg.AgentSocket: *socket} {
 		if src != "" {
 			*dst = src
 		}
 	}
 	if *vtep != "" {
 		if cfg.VTEP, err = netip.ParseAddr(*vtep); err != nil {
-			fmt.Fprintf(os.Stderr, "demo agent: --vtep %q: %v\n", *vtep, err)
+			fmt.Fprintf(os.Stderr, "demo-agent: --vtep %q: %v\n", *vtep, err)
 			return 2
 		}
 	}
 	if err := cfg.Complete(); err != nil {
-		fmt.Fprintln(os.Stderr, "demo agent:", err)
+		fmt.Fprintln(os.Stderr, "demo-agent:", err)
 		return 2
 	}
 	if err := overlay.CheckVTEP(cfg.VTEP, cfg.Device); err != nil {
-		fmt.Fprintln(os.Stderr, "demo agent:", err)
+		fmt.Fprintln(os.Stderr, "demo-agent:", err)
 		return 2
 	}
-	c, err := cluster.Open(ctx, cfg.Cluster())
+	c, err := cluster.Open(ctx, agent.ClusterConfig(cfg))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo agent:", err)
+		fmt.Fprintln(os.Stderr, "demo-agent:", err)
 		return 1
 	}
 	defer c.Close()
 	a := &agent.Agent{Cluster: c, Host: cfg.Host, VTEP: cfg.VTEP, TTL: *ttl, LockDir: cfg.LockDir,
-		Log: driver.NewLogger(os.Stderr, *level)}
+		Socket: cfg.AgentSocket, Log: driver.NewLogger(os.Stderr, *level)}
 	if err := a.Run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "demo agent:", err)
+		fmt.Fprintln(os.Stderr, "demo-agent:", err)
 		return 1
 	}
 	return 0
