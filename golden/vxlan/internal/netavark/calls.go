@@ -193,12 +193,8 @@ func (p *Plugin) Setup(ctx context.Context, netns string, req protocol.NetworkPl
 	if len(mac) == 0 {
 		mac = endpointMAC(req)
 	}
-	spec := agentapi.AttachRequest{Network: req.Network.Name, Key: endpointKey(req), MAC: mac.String()}
-	for _, ip := range req.NetworkOptions.StaticIPs {
-		if i := seg.Subnet(ip); i >= 0 {
-			spec.Addresses = append(spec.Addresses, netip.PrefixFrom(ip, seg.Subnets[i].Prefix.Bits()))
-		}
-	}
+	spec := agentapi.AttachRequest{Network: req.Network.Name, Key: endpointKey(req), MAC: mac.String(),
+		Addresses: seg.prefixes(req.NetworkOptions.StaticIPs)}
 	req.NetworkOptions.StaticMAC = protocol.HardwareAddr(mac)
 	var (
 		ep  agentapi.Endpoint
@@ -226,15 +222,22 @@ func (p *Plugin) Setup(ctx context.Context, netns string, req protocol.NetworkPl
 // and the agent, which takes this lock to apply it, applies it after this
 // Sync. If a step fails, what it made is removed: the record, and the
 // devices with the network's last container here, as in teardown.
-func attach(ctx context.Context, h host, s *driver.Session, seg *segment, netns string, req protocol.NetworkPluginExec, spec agentapi.AttachRequest) (agentapi.Endpoint, driver.Container, dataplane.Result, error) {
-	// bare is the container before it has addresses: to detach, it
-	// removes only what is the container's own, and the devices if the
-	// network has no other container here.
-	bare := detachment(seg.network, netns, req)
-	bare.Link.Addresses, bare.Ports = nil, nil
-	fail := func(err error, c driver.Container) (agentapi.Endpoint, driver.Container, dataplane.Result, error) {
-		return agentapi.Endpoint{}, driver.Container{}, dataplane.Result{}, errors.Join(err, s.Detach(seg.Network, c))
-	}
+func attach(ctx context.Context, h host, s *driver.Session, seg *segment, netns string, req protocol.NetworkPluginExec, spec agentapi.AttachRequest) (ep agentapi.Endpoint, c driver.Container, res dataplane.Result, err error) {
+	// undo is what a failure detaches: until the container has its
+	// addresses, only what is its own, and the devices if the network
+	// has no other container here.
+	undo := detachment(seg.network, netns, req)
+	undo.Link.Addresses, undo.Ports = nil, nil
+	recorded := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		err = errors.Join(err, s.Detach(seg.Network, undo))
+		if recorded {
+			err = errors.Join(err, h.agent.Detach(context.WithoutCancel(ctx), ep.Network, ep.Key))
+		}
+	}()
 	br, err := overlay.Ensure(overlay.Segment{
 		VNI: seg.vni, VTEP: h.VTEP, Device: h.Device, MTU: seg.Bridge.MTU,
 		Gateways: seg.Bridge.Gateways, Owner: seg.Bridge.Owner,
@@ -242,36 +245,35 @@ func attach(ctx context.Context, h host, s *driver.Session, seg *segment, netns 
 	if err != nil {
 		// Ensure removed what it made; Detach removes the bridge's lock
 		// file when there is no bridge.
-		return fail(err, bare)
+		return ep, c, res, err
 	}
 	br.Internal = seg.Bridge.Internal
 	seg.Bridge = br
 	att, err := h.agent.Attach(ctx, spec)
 	if err != nil {
-		return fail(err, bare)
+		return ep, c, res, err
 	}
-	ep := att.Endpoint
-	req.NetworkOptions.StaticIPs = nil
+	ep, recorded = att.Endpoint, true
+	req.NetworkOptions.StaticIPs = recordedIPs(ep)
+	if c, err = container(seg.network, netns, req); err != nil {
+		return ep, c, res, err
+	}
+	undo = c
+	if res, err = s.Attach(seg.Network, c); err != nil {
+		return ep, c, res, err
+	}
+	return ep, c, res, overlay.Sync(seg.vni, overlay.Peers(att.Endpoints))
+}
+
+// recordedIPs returns the addresses of a container's record in the
+// cluster, as netavark's static_ips: netavark sends none for this
+// plugin's networks, whose addresses the plugin gives.
+func recordedIPs(ep agentapi.Endpoint) []netip.Addr {
+	var ips []netip.Addr
 	for _, a := range ep.Addresses {
-		req.NetworkOptions.StaticIPs = append(req.NetworkOptions.StaticIPs, a.Addr())
+		ips = append(ips, a.Addr())
 	}
-	detach := func(err error) error {
-		return errors.Join(err, h.agent.Detach(context.WithoutCancel(ctx), ep.Network, ep.Key))
-	}
-	c, err := container(seg.network, netns, req)
-	if err != nil {
-		_, _, _, err = fail(err, bare)
-		return agentapi.Endpoint{}, driver.Container{}, dataplane.Result{}, detach(err)
-	}
-	res, err := s.Attach(seg.Network, c)
-	if err == nil {
-		err = overlay.Sync(seg.vni, overlay.Peers(att.Endpoints))
-	}
-	if err != nil {
-		_, _, _, err = fail(err, c)
-		return agentapi.Endpoint{}, driver.Container{}, dataplane.Result{}, detach(err)
-	}
-	return ep, c, res, nil
+	return ips
 }
 
 // Teardown detaches the container on this host, and removes its record
@@ -296,10 +298,7 @@ func (p *Plugin) Teardown(ctx context.Context, netns string, req protocol.Networ
 	defer h.agent.Close()
 	ep, found, agentErr := h.agent.Endpoint(ctx, req.Network.Name, endpointKey(req))
 	if found {
-		req.NetworkOptions.StaticIPs = nil
-		for _, a := range ep.Addresses {
-			req.NetworkOptions.StaticIPs = append(req.NetworkOptions.StaticIPs, a.Addr())
-		}
+		req.NetworkOptions.StaticIPs = recordedIPs(ep)
 	}
 	c := detachment(seg.network, netns, req)
 	err = p.Driver.Locked(seg.Bridge.Name, func(s *driver.Session) error { return s.Detach(seg.Network, c) })
@@ -323,12 +322,12 @@ func endpointKey(req protocol.NetworkPluginExec) string {
 	return req.ContainerID + "-" + req.NetworkOptions.InterfaceName
 }
 
-// endpointMAC derives the MAC of the container's interface from the
-// container, the network and the interface, so that setup knows it before
+// endpointMAC derives the MAC of the container's interface from its
+// attachmentKey, so that setup knows it before
 // the interface exists and records it with the addresses: a locally
 // administered unicast address.
 func endpointMAC(req protocol.NetworkPluginExec) net.HardwareAddr {
-	sum := sha256.Sum256([]byte(req.ContainerID + "/" + req.Network.ID + "/" + req.NetworkOptions.InterfaceName))
+	sum := sha256.Sum256([]byte(attachmentKey(req)))
 	mac := net.HardwareAddr(sum[:6])
 	mac[0] = mac[0]&^0x01 | 0x02
 	return mac

@@ -159,11 +159,7 @@ func detachment(n network, netns string, req protocol.NetworkPluginExec) driver.
 		Name: req.ContainerName,
 		Link: dataplane.Attachment{NetnsPath: netns, IfName: req.NetworkOptions.InterfaceName, HostIfName: hostIfName(req)},
 	}
-	for _, ip := range req.NetworkOptions.StaticIPs {
-		if i := n.Subnet(ip); i >= 0 {
-			c.Link.Addresses = append(c.Link.Addresses, netip.PrefixFrom(ip, n.Subnets[i].Prefix.Bits()))
-		}
-	}
+	c.Link.Addresses = n.prefixes(req.NetworkOptions.StaticIPs)
 	c.Ports, _ = n.PublishedPorts(portMappings(req.PortMappings), firewall.NetavarkFields)
 	return c
 }
@@ -178,10 +174,28 @@ func portMappings(pms []protocol.PortMapping) []firewall.PortMapping {
 	return out
 }
 
-// hostIfName names the host end of a container's veth after the container,
-// the network and the interface, so that teardown finds it without state.
+// prefixes returns those of ips that are in a subnet of n, each with its
+// subnet's prefix length.
+func (n network) prefixes(ips []netip.Addr) []netip.Prefix {
+	var out []netip.Prefix
+	for _, ip := range ips {
+		if i := n.Subnet(ip); i >= 0 {
+			out = append(out, netip.PrefixFrom(ip, n.Subnets[i].Prefix.Bits()))
+		}
+	}
+	return out
+}
+
+// attachmentKey identifies a container's interface on the network: the
+// container, the network and the interface.
+func attachmentKey(req protocol.NetworkPluginExec) string {
+	return req.ContainerID + "/" + req.Network.ID + "/" + req.NetworkOptions.InterfaceName
+}
+
+// hostIfName names the host end of a container's veth after its
+// attachmentKey, so that teardown finds it without state.
 func hostIfName(req protocol.NetworkPluginExec) string {
-	return dataplane.HostIfName(req.ContainerID + "/" + req.Network.ID + "/" + req.NetworkOptions.InterfaceName)
+	return dataplane.HostIfName(attachmentKey(req))
 }
 
 // status is what setup reports to netavark for the attached interface.

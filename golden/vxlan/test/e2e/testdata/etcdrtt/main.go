@@ -1,9 +1,8 @@
 // Command etcdrtt times etcd round trips for the benchmark (TestBenchCycle)
-// from the network namespace that it runs in, a host's, as the plugin
-// reaches etcd from there. It connects to etcd as the configuration file
-// CONFIG says, as the plugin does, and reads the record of the file's host
-// once, the first read of the plugin's setup, so that the connection is up;
-// it prints "ready". Then for every line on its standard input it reads the
+// from the network namespace that it runs in, a host's, as the host's
+// agent reaches etcd from there. It connects to etcd as the configuration
+// file CONFIG says, as the agent does, and reads the record of the file's
+// host once, so that the connection is up; it prints "ready". Then for every line on its standard input it reads the
 // record again and prints how long that took, in nanoseconds. It exits at
 // the end of its input.
 package main
