@@ -20,8 +20,9 @@
 //     exactly 1 with exactly {"error":"message"} on stdout.
 //   - netns/... (with [Config.Netns], as root): create a network on
 //     10.213.0.0/24 (the next groups' networks are on 10.213.1.0/24 and
-//     so on: a plugin may refuse two networks of one subnet), then setup in a scratch network namespace; the
-//     interfaces the status block names exist there (interfaces-present);
+//     so on: a plugin may refuse two networks of one subnet), then setup
+//     in a scratch network namespace; the interfaces the status block
+//     names exist there (interfaces-present);
 //     teardown removes them (interfaces-removed); teardown succeeds again
 //     (teardown-again) and with a netns path that does not exist
 //     (teardown-missing-netns); the host has the same links before and after

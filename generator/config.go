@@ -19,8 +19,12 @@ import (
 // record so that a release can be fetched again.
 const Module = "github.com/netavark-plugin-gen/netavark-plugin-gen"
 
-// DefaultTemplate is the template that new uses when none is named.
-const DefaultTemplate = "bridge"
+// The templates: DefaultTemplate is the one that new uses when none is
+// named; VXLANTemplate is built on it (templates.Bases).
+const (
+	DefaultTemplate = "bridge"
+	VXLANTemplate   = "vxlan"
+)
 
 // Config is everything the generator needs to produce a plugin project. Build
 // it from user input and call Validate before Render.

@@ -132,7 +132,7 @@ func Render(c Config) (FileSet, error) {
 		APIVersion: types.APIVersion,
 		Docker:     slices.Contains(runtimes, RuntimeDocker),
 		CNI:        slices.Contains(runtimes, RuntimeCNI),
-		VXLAN:      tmplName == "vxlan",
+		VXLAN:      tmplName == VXLANTemplate,
 	}
 	if q := c.Release.Query(); q != "" {
 		d.Checker = Module + "/cmd/netavark-plugin-gen@" + q
@@ -141,7 +141,7 @@ func Render(c Config) (FileSet, error) {
 	if tree == nil {
 		tree = templates.FS
 	}
-	files, overlays, err := renderLayers(tree, tmplName, d, append(runtimes, tmplName))
+	files, overlays, err := renderLayers(tree, tmplName, d, slices.Concat(runtimes, []string{tmplName}))
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ var trees = []tree{
 	{"bridge", project(generator.DefaultTemplate)},
 	{"bridge-docker", project(generator.DefaultTemplate, generator.RuntimeDocker)},
 	{"bridge-all", project(generator.DefaultTemplate, generator.RuntimeDocker, generator.RuntimeCNI)},
-	{"vxlan", project("vxlan")},
+	{"vxlan", project(generator.VXLANTemplate)},
 	{"schema", generator.Schemas},
 }
 

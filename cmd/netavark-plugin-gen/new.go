@@ -100,7 +100,7 @@ func newRun(opts *NewOptions) error {
 	fmt.Fprintf(opts.Out, "created %s: netavark plugin %q, module %s, %d files\n", opts.Dir, opts.Config.Name, opts.Config.Module, len(files))
 	fmt.Fprintf(opts.Out, "wrote %s: it records how the project was generated, for upgrade; keep it in version control\n\nnext:\n",
 		manifest.FileName)
-	if opts.Config.Template == "vxlan" {
+	if opts.Config.Template == generator.VXLANTemplate {
 		fmt.Fprintf(opts.Out, "  cd %s\n  make build\n  sudo make install\n"+
 			"and on every host, the configuration (where etcd is, the host's VTEP address) and the agent:\n"+
 			"see \"Set up a cluster\" in %s\n", filepath.Clean(opts.Dir), filepath.Join(filepath.Clean(opts.Dir), "README.md"))
