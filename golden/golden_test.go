@@ -33,6 +33,7 @@ var trees = []tree{
 	{"bridge-docker", project(generator.DefaultTemplate, generator.RuntimeDocker)},
 	{"bridge-all", project(generator.DefaultTemplate, generator.RuntimeDocker, generator.RuntimeCNI)},
 	{"vxlan", project(generator.VXLANTemplate)},
+	{"vxlan-docker", project(generator.VXLANTemplate, generator.RuntimeDocker)},
 	{"schema", generator.Schemas},
 }
 

@@ -28,7 +28,7 @@ var Bases = map[string]string{
 // Runtimes names, for each template that has not every front end, the
 // runtimes it has: a project of it may ask for these only.
 var Runtimes = map[string][]string{
-	"vxlan": {"netavark"},
+	"vxlan": {"netavark", "docker"},
 }
 
 // OmitSuffix ends the name of an empty file of a template that leaves its

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -104,6 +105,9 @@ func newRun(opts *NewOptions) error {
 		fmt.Fprintf(opts.Out, "  cd %s\n  make build\n  sudo make install\n"+
 			"and on every host, the configuration (where etcd is, the host's VTEP address) and the agent:\n"+
 			"see \"Set up a cluster\" in %s\n", filepath.Clean(opts.Dir), filepath.Join(filepath.Clean(opts.Dir), "README.md"))
+		if slices.Contains(opts.Config.Runtimes, generator.RuntimeDocker) {
+			fmt.Fprintf(opts.Out, "for a Docker swarm, on every host: make docker-plugin, docker plugin enable %s:latest (\"Use it with Docker\" there)\n", opts.Config.Name)
+		}
 		return nil
 	}
 	for _, c := range nextCommands(filepath.Clean(opts.Dir), opts.Config.Name) {

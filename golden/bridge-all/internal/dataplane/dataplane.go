@@ -108,6 +108,17 @@ func HostIfName(key string) string {
 	return hostIfPrefix + hex.EncodeToString(sum[:])[:hostIfHexDigits]
 }
 
+// KeyMAC derives a locally administered unicast MAC address from key, the
+// same however often it is derived: a bridge's from its owner and name, an
+// endpoint's from its ID, so that a front end knows it before the link
+// exists, and finds it again without any saved state.
+func KeyMAC(key string) net.HardwareAddr {
+	sum := sha256.Sum256([]byte(key))
+	mac := net.HardwareAddr(sum[:6])
+	mac[0] = mac[0]&^0x01 | 0x02
+	return mac
+}
+
 const (
 	hostIfPrefix    = "veth"
 	hostIfHexDigits = 11

@@ -27,34 +27,35 @@ type call func(ctx context.Context, body []byte) (any, error)
 // Server serves the protocol over HTTP for a Handler.
 type Server struct {
 	calls map[string]call
-	log   *slog.Logger
+	// implements are the plugin APIs that Plugin.Activate names.
+	implements []string
+	log        *slog.Logger
 }
 
 // NewServer returns the server of every call of the NetworkDriver API, and
 // of Plugin.Activate, answered by h. It logs failed calls to log.
 func NewServer(h Handler, log *slog.Logger) *Server {
-	return &Server{
-		log: log,
-		calls: map[string]call{
-			"/Plugin.Activate": func(context.Context, []byte) (any, error) {
-				return ActivateResponse{Implements: []string{"NetworkDriver"}}, nil
-			},
-			"/NetworkDriver.GetCapabilities": func(context.Context, []byte) (any, error) {
-				return h.Capabilities(), nil
-			},
-			"/NetworkDriver.CreateNetwork":               withoutAnswer(h.CreateNetwork),
-			"/NetworkDriver.DeleteNetwork":               withoutAnswer(h.DeleteNetwork),
-			"/NetworkDriver.CreateEndpoint":              withAnswer(h.CreateEndpoint),
-			"/NetworkDriver.EndpointOperInfo":            withAnswer(h.EndpointOperInfo),
-			"/NetworkDriver.DeleteEndpoint":              withoutAnswer(h.DeleteEndpoint),
-			"/NetworkDriver.Join":                        withAnswer(h.Join),
-			"/NetworkDriver.Leave":                       withoutAnswer(h.Leave),
-			"/NetworkDriver.DiscoverNew":                 withoutAnswer(h.DiscoverNew),
-			"/NetworkDriver.DiscoverDelete":              withoutAnswer(h.DiscoverDelete),
-			"/NetworkDriver.ProgramExternalConnectivity": withoutAnswer(h.ProgramExternalConnectivity),
-			"/NetworkDriver.RevokeExternalConnectivity":  withoutAnswer(h.RevokeExternalConnectivity),
+	srv := &Server{log: log, implements: []string{"NetworkDriver"}}
+	srv.calls = map[string]call{
+		"/Plugin.Activate": func(context.Context, []byte) (any, error) {
+			return ActivateResponse{Implements: srv.implements}, nil
 		},
+		"/NetworkDriver.GetCapabilities": func(context.Context, []byte) (any, error) {
+			return h.Capabilities(), nil
+		},
+		"/NetworkDriver.CreateNetwork":               withoutAnswer(h.CreateNetwork),
+		"/NetworkDriver.DeleteNetwork":               withoutAnswer(h.DeleteNetwork),
+		"/NetworkDriver.CreateEndpoint":              withAnswer(h.CreateEndpoint),
+		"/NetworkDriver.EndpointOperInfo":            withAnswer(h.EndpointOperInfo),
+		"/NetworkDriver.DeleteEndpoint":              withoutAnswer(h.DeleteEndpoint),
+		"/NetworkDriver.Join":                        withAnswer(h.Join),
+		"/NetworkDriver.Leave":                       withoutAnswer(h.Leave),
+		"/NetworkDriver.DiscoverNew":                 withoutAnswer(h.DiscoverNew),
+		"/NetworkDriver.DiscoverDelete":              withoutAnswer(h.DiscoverDelete),
+		"/NetworkDriver.ProgramExternalConnectivity": withoutAnswer(h.ProgramExternalConnectivity),
+		"/NetworkDriver.RevokeExternalConnectivity":  withoutAnswer(h.RevokeExternalConnectivity),
 	}
+	return srv
 }
 
 // withAnswer adapts a Handler method that answers with a value.

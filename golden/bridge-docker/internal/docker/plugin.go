@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -331,7 +330,7 @@ func newEndpoint(networkID, id string) dockerEndpoint {
 	return dockerEndpoint{
 		ID:         id,
 		NetworkID:  networkID,
-		MAC:        endpointMAC(id).String(),
+		MAC:        dataplane.KeyMAC(id).String(),
 		HostIfName: dataplane.HostIfName(networkID + "/" + id),
 		IfName:     dataplane.HostIfName(networkID + "/" + id + "/container"),
 	}
@@ -343,15 +342,6 @@ func joinedEndpoint(networkID, id string) dockerEndpoint {
 	ep := newEndpoint(networkID, id)
 	ep.Joined = true
 	return ep
-}
-
-// endpointMAC derives a locally administered unicast MAC address from an
-// endpoint ID, so that it is the same however often it is derived.
-func endpointMAC(id string) net.HardwareAddr {
-	sum := sha256.Sum256([]byte(id))
-	mac := net.HardwareAddr(sum[:6])
-	mac[0] = mac[0]&^0x01 | 0x02
-	return mac
 }
 
 // EndpointOperInfo describes the endpoint's host side.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"example.com/demo/internal/dataplane"
 	"example.com/demo/internal/driver"
 	"example.com/demo/internal/store"
 )
@@ -157,7 +158,7 @@ func TestDockerBookkeeping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Interface == nil || resp.Interface.MacAddress != endpointMAC(ep.EndpointID).String() ||
+	if resp.Interface == nil || resp.Interface.MacAddress != dataplane.KeyMAC(ep.EndpointID).String() ||
 		resp.Interface.Address.IsValid() || resp.Interface.AddressIPv6.IsValid() {
 		t.Errorf("CreateEndpoint without a MAC answered %+v, want the MAC only", resp.Interface)
 	}

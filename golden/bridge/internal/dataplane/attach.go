@@ -3,7 +3,6 @@ package dataplane
 import (
 	"bytes"
 	"cmp"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -207,10 +206,7 @@ func useBridge(h *netlink.Handle, link netlink.Link) (*netlink.Bridge, error) {
 // ownerMAC is the MAC address of a bridge that Attach creates: a locally
 // administered unicast address derived from the owner and the bridge's name.
 func ownerMAC(b Bridge) net.HardwareAddr {
-	sum := sha256.Sum256([]byte(b.Owner + "/" + b.Name))
-	mac := net.HardwareAddr(sum[:6])
-	mac[0] = mac[0]&^0x01 | 0x02
-	return mac
+	return KeyMAC(b.Owner + "/" + b.Name)
 }
 
 // ownedBy reports whether Attach created the bridge link for b.Owner: it

@@ -18,7 +18,11 @@
 //	/v1/endpoints/detach  EndpointRequest -> {}
 package agentapi
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+)
 
 // DefaultSocket is where the agent serves, unless configured otherwise
 // ("agent_socket" in the configuration file).
@@ -26,6 +30,24 @@ const DefaultSocket = "/run/demo/agent.sock"
 
 // MaxVNI is the largest VXLAN network identifier.
 const MaxVNI = 1<<24 - 1
+
+// OptVNI is the network option that asks for a VXLAN network identifier
+// (podman network create -o vni=N); without
+// it the network gets a free one.
+const OptVNI = "vni"
+
+// ParseVNI parses the value of OptVNI; "" is 0, which asks for any free
+// VNI.
+func ParseVNI(s string) (uint32, error) {
+	if s == "" {
+		return 0, nil
+	}
+	vni, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || vni == 0 || vni > MaxVNI {
+		return 0, fmt.Errorf("invalid %s %q: want a number from 1 to %d", OptVNI, s, MaxVNI)
+	}
+	return uint32(vni), nil
+}
 
 // The paths of the calls.
 const (

@@ -2,7 +2,6 @@ package netavark
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,11 +18,6 @@ import (
 	"example.com/demo/internal/overlay"
 	"example.com/demo/internal/protocol"
 )
-
-// OptVNI is the network option that asks for a VXLAN network identifier
-// (podman network create -o vni=N); without it create picks a free one. It
-// is the option by which setup and teardown know the network's segment.
-const OptVNI = "vni"
 
 // callTimeout bounds a call's work with the agent, and the agent's with
 // etcd: netavark waits for the plugin without a deadline of its own.
@@ -93,12 +87,12 @@ func prepare(network protocol.Network) (protocol.Network, agentapi.Network, erro
 	if _, ok := network.Options[driver.OptBridge]; ok {
 		return protocol.Network{}, agentapi.Network{}, fmt.Errorf("option %s is not supported: the bridge of a network is named after its VNI", driver.OptBridge)
 	}
-	vni, err := parseVNI(network.Options[OptVNI], false)
+	vni, err := agentapi.ParseVNI(network.Options[agentapi.OptVNI])
 	if err != nil {
 		return protocol.Network{}, agentapi.Network{}, err
 	}
 	network.Options = maps.Clone(network.Options)
-	delete(network.Options, OptVNI)
+	delete(network.Options, agentapi.OptVNI)
 	if _, err := parseNetwork(network); err != nil {
 		return protocol.Network{}, agentapi.Network{}, err
 	}
@@ -121,7 +115,7 @@ func withVNI(network protocol.Network, vni uint32) protocol.Network {
 	if network.Options == nil {
 		network.Options = map[string]string{}
 	}
-	network.Options[OptVNI] = strconv.FormatUint(uint64(vni), 10)
+	network.Options[agentapi.OptVNI] = strconv.FormatUint(uint64(vni), 10)
 	network.NetworkInterface = overlay.BridgeName(vni)
 	network.IPAMOptions = map[string]string{"driver": "none"}
 	// Plugins get no aardvark-dns from netavark.
@@ -138,12 +132,15 @@ type segment struct {
 
 // parseSegment validates a network that create completed.
 func parseSegment(n protocol.Network) (segment, error) {
-	vni, err := parseVNI(n.Options[OptVNI], true)
+	vni, err := agentapi.ParseVNI(n.Options[agentapi.OptVNI])
 	if err != nil {
 		return segment{}, err
 	}
+	if vni == 0 {
+		return segment{}, fmt.Errorf("network has no %s option: was it created by this plugin?", agentapi.OptVNI)
+	}
 	n.Options = maps.Clone(n.Options)
-	delete(n.Options, OptVNI)
+	delete(n.Options, agentapi.OptVNI)
 	if n.NetworkInterface != overlay.BridgeName(vni) {
 		return segment{}, fmt.Errorf("network interface %q is not %s, the bridge of VNI %d: was the network created by this plugin?", n.NetworkInterface, overlay.BridgeName(vni), vni)
 	}
@@ -153,19 +150,6 @@ func parseSegment(n protocol.Network) (segment, error) {
 	}
 	parsed.Bridge.Uplink = overlay.VXLANName(vni)
 	return segment{network: parsed, vni: vni}, nil
-}
-
-// parseVNI parses the vni option; "" is 0, which create takes for "any"
-// and setup refuses.
-func parseVNI(s string, required bool) (uint32, error) {
-	if s == "" && !required {
-		return 0, nil
-	}
-	vni, err := strconv.ParseUint(s, 10, 32)
-	if err != nil || vni == 0 || vni > agentapi.MaxVNI {
-		return 0, fmt.Errorf("invalid %s %q: want a number from 1 to %d", OptVNI, s, agentapi.MaxVNI)
-	}
-	return uint32(vni), nil
 }
 
 // Setup gives the container its addresses from the cluster and records it
@@ -327,8 +311,5 @@ func endpointKey(req protocol.NetworkPluginExec) string {
 // the interface exists and records it with the addresses: a locally
 // administered unicast address.
 func endpointMAC(req protocol.NetworkPluginExec) net.HardwareAddr {
-	sum := sha256.Sum256([]byte(attachmentKey(req)))
-	mac := net.HardwareAddr(sum[:6])
-	mac[0] = mac[0]&^0x01 | 0x02
-	return mac
+	return dataplane.KeyMAC(attachmentKey(req))
 }

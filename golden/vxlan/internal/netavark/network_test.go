@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"example.com/demo/internal/agent"
+	"example.com/demo/internal/agentapi"
 	"example.com/demo/internal/cluster"
 	"example.com/demo/internal/config"
 	"example.com/demo/internal/dataplane"
@@ -96,7 +97,7 @@ func TestCreate(t *testing.T) {
 	if out.DNSEnabled {
 		t.Error("create kept dns_enabled: plugins get no aardvark-dns")
 	}
-	vni := out.Options[OptVNI]
+	vni := out.Options[agentapi.OptVNI]
 	if vni == "" || out.NetworkInterface != "vxbr"+vni || out.IPAMOptions["driver"] != "none" {
 		t.Errorf("create: vni %q, network interface %q, ipam %v; want a VNI, vxbr<VNI> and none", vni, out.NetworkInterface, out.IPAMOptions)
 	}
@@ -111,12 +112,12 @@ func TestCreate(t *testing.T) {
 	}
 
 	again, err := NewPlugin("test").Create(context.Background(), in)
-	if err != nil || again.Options[OptVNI] != vni {
-		t.Errorf("create again: vni %q, %v; want the same network, vni %s", again.Options[OptVNI], err, vni)
+	if err != nil || again.Options[agentapi.OptVNI] != vni {
+		t.Errorf("create again: vni %q, %v; want the same network, vni %s", again.Options[agentapi.OptVNI], err, vni)
 	}
 	other := decodeNetwork(t, `{"name":"other","id":"o","driver":"demo","subnets":[{"subnet":"10.92.0.0/24"},{"subnet":"fd92::/64"}],"options":{"vni":"77"}}`)
 	out, err = NewPlugin("test").Create(context.Background(), other)
-	if err != nil || out.Options[OptVNI] != "77" || out.NetworkInterface != "vxbr77" {
+	if err != nil || out.Options[agentapi.OptVNI] != "77" || out.NetworkInterface != "vxbr77" {
 		t.Fatalf("create with vni=77: %+v, %v", out, err)
 	}
 	var gateways []string
@@ -287,7 +288,7 @@ func TestSetupRefuses(t *testing.T) {
 		edit func(*protocol.NetworkPluginExec)
 		want string
 	}{
-		{"no vni", func(r *protocol.NetworkPluginExec) { delete(r.Network.Options, OptVNI) }, `invalid vni ""`},
+		{"no vni", func(r *protocol.NetworkPluginExec) { delete(r.Network.Options, agentapi.OptVNI) }, `no vni option`},
 		{"bridge of another vni", func(r *protocol.NetworkPluginExec) { r.Network.NetworkInterface = "vxbr1" }, "is not vxbr4242"},
 		{"bad network", func(r *protocol.NetworkPluginExec) { r.Network.Options["x"] = "y" }, "unknown network option"},
 		{"no configuration", func(r *protocol.NetworkPluginExec) {}, "no configuration at"},

@@ -1,0 +1,12 @@
+package firewall
+
+import (
+	"os"
+	"testing"
+
+	"example.com/demo/internal/nstest"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(nstest.Main(m.Run))
+}
