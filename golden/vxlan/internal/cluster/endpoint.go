@@ -62,13 +62,9 @@ func (c *Cluster) Attach(ctx context.Context, spec Endpoint, lease clientv3.Leas
 		if err != nil {
 			return Endpoint{}, err
 		}
-		used := map[netip.Addr]bool{}
-		for _, kv := range read.Responses[2].GetResponseRange().Kvs {
-			a, err := netip.ParseAddr(strings.TrimPrefix(string(kv.Key), addrs))
-			if err != nil {
-				return Endpoint{}, fmt.Errorf("key %s: not an address", kv.Key)
-			}
-			used[a] = true
+		used, err := usedAddresses(addrs, read.Responses[2].GetResponseRange().Kvs)
+		if err != nil {
+			return Endpoint{}, err
 		}
 		ep := spec
 		if ep.Addresses, err = pick(n, used, spec.Addresses); err != nil {
@@ -99,6 +95,20 @@ func (c *Cluster) Attach(ctx context.Context, spec Endpoint, lease clientv3.Leas
 		}
 	}
 	return Endpoint{}, fmt.Errorf("attach %s to network %s: %w", spec.Key, spec.Network, ErrContention)
+}
+
+// usedAddresses returns the addresses of address keys, which are under
+// prefix.
+func usedAddresses(prefix string, kvs []*mvccpb.KeyValue) (map[netip.Addr]bool, error) {
+	used := map[netip.Addr]bool{}
+	for _, kv := range kvs {
+		a, err := netip.ParseAddr(strings.TrimPrefix(string(kv.Key), prefix))
+		if err != nil {
+			return nil, fmt.Errorf("key %s: not an address", kv.Key)
+		}
+		used[a] = true
+	}
+	return used, nil
 }
 
 // pick returns the addresses for an endpoint of n: those requested, or
